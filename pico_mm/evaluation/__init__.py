@@ -1,0 +1,13 @@
+"""Evaluation utilities that need neither mmseg nor mmdet nor mmengine.
+
+The mmseg metrics (e.g. fIoU) live in this folder too but are imported only from
+``pico_mm.seg`` so that ``import pico_mm.evaluation`` stays pure torch.
+"""
+from .correspondence_probe import (ProbePair, cell_centres, chance_accuracy,
+                                   correspondence_accuracy, match_points,
+                                   run_probe, sample_features)
+
+__all__ = [
+    'ProbePair', 'cell_centres', 'chance_accuracy', 'correspondence_accuracy',
+    'match_points', 'run_probe', 'sample_features'
+]

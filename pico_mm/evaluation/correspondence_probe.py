@@ -1,0 +1,217 @@
+"""Correspondence probe (the B5 probe): nearest-neighbour point matching in dense features.
+
+For tracked point pairs ``src`` (frame A) → ``dst`` (frame B), each source point's
+feature is sampled bilinearly from frame A's dense embedding; its nearest neighbour
+(cosine similarity) is searched over **all** cells of frame B's embedding; the pair is
+a hit when that cell's centre lies within ``radius`` pixels of the true ``dst`` point.
+The radius defaults to one feature cell (``stride`` pixels).
+
+Coordinates follow docs/contracts.md: ``(x, y)`` pixel-index coordinates, the centre of
+``img[r, c]`` is ``(c, r)``; a map of ``h×w`` cells over an ``H×W`` image is sampled with
+``grid_sample(align_corners=False)``, so the centre of cell ``(i, j)`` is at image point
+``((j + 0.5) * W / w - 0.5, (i + 0.5) * H / h - 0.5)``.
+
+Pure torch: no mmengine / mmcv.
+"""
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    'ProbePair', 'cell_centres', 'sample_features', 'match_points',
+    'correspondence_accuracy', 'chance_accuracy', 'run_probe'
+]
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+
+
+@dataclass
+class ProbePair:
+    """One probe item: two frames and point correspondences between them.
+
+    Args:
+        frame_a (np.ndarray): uint8 H×W×3 BGR source frame.
+        frame_b (np.ndarray): uint8 H×W×3 BGR target frame (same size).
+        src (np.ndarray): M×2 float32 ``(x, y)`` points in ``frame_a``.
+        dst (np.ndarray): M×2 float32 matching points in ``frame_b``.
+    """
+    frame_a: np.ndarray
+    frame_b: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+
+
+def _as_tensor(x: ArrayLike) -> torch.Tensor:
+    return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+
+
+def cell_centres(h: int, w: int, image_size: Tuple[int, int],
+                 device=None) -> torch.Tensor:
+    """Image coordinates of the centres of an ``h×w`` feature map's cells.
+
+    Args:
+        h (int): Feature map height.
+        w (int): Feature map width.
+        image_size (tuple[int, int]): ``(H, W)`` of the image the map covers.
+
+    Returns:
+        torch.Tensor: (h·w)×2 float32 ``(x, y)`` centres, row-major cell order.
+    """
+    H, W = image_size
+    xs = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) * W / w - 0.5
+    ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) * H / h - 0.5
+    gy, gx = torch.meshgrid(ys, xs, indexing='ij')
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+def sample_features(feat: torch.Tensor, points: torch.Tensor,
+                    image_size: Tuple[int, int]) -> torch.Tensor:
+    """Bilinearly sample a C×h×w map at M image points.
+
+    Args:
+        feat (torch.Tensor): C×h×w feature map.
+        points (torch.Tensor): M×2 ``(x, y)`` image points.
+        image_size (tuple[int, int]): ``(H, W)`` of the image.
+
+    Returns:
+        torch.Tensor: M×C sampled features.
+    """
+    H, W = image_size
+    pts = points.to(feat.dtype)
+    grid = torch.stack([(pts[:, 0] + 0.5) / W * 2 - 1,
+                        (pts[:, 1] + 0.5) / H * 2 - 1], dim=-1)
+    out = F.grid_sample(feat[None], grid[None, None], mode='bilinear',
+                        padding_mode='border', align_corners=False)
+    return out[0, :, 0].t()
+
+
+def match_points(feat_a: torch.Tensor, feat_b: torch.Tensor,
+                 src: torch.Tensor, image_size: Tuple[int, int],
+                 chunk: int = 4096) -> torch.Tensor:
+    """Nearest neighbour (cosine) of each source point over all cells of frame B.
+
+    Args:
+        feat_a (torch.Tensor): C×h×w embedding of frame A.
+        feat_b (torch.Tensor): C×h'×w' embedding of frame B.
+        src (torch.Tensor): M×2 source points in frame A.
+        image_size (tuple[int, int]): ``(H, W)`` of both frames.
+        chunk (int): Points processed at once (bounds the M×(h'w') similarity).
+
+    Returns:
+        torch.Tensor: M×2 image coordinates of the matched cell centres in frame B.
+    """
+    q = F.normalize(sample_features(feat_a.float(), src, image_size), dim=1)
+    c, h, w = feat_b.shape
+    keys = F.normalize(feat_b.float().reshape(c, h * w), dim=0)
+    centres = cell_centres(h, w, image_size, device=feat_b.device)
+    idx = [torch.argmax(q[i:i + chunk] @ keys, dim=1)
+           for i in range(0, q.shape[0], chunk)]
+    idx = torch.cat(idx) if idx else torch.zeros(0, dtype=torch.long)
+    return centres[idx]
+
+
+def correspondence_accuracy(feat_a: ArrayLike,
+                            feat_b: ArrayLike,
+                            src: ArrayLike,
+                            dst: ArrayLike,
+                            image_size: Tuple[int, int],
+                            radius: Optional[float] = None) -> Tuple[int, int]:
+    """Hits and valid pairs of the probe on one frame pair.
+
+    Args:
+        feat_a: C×h×w embedding of frame A.
+        feat_b: C×h×w embedding of frame B.
+        src: M×2 ``(x, y)`` points in frame A (rows with NaN are ignored).
+        dst: M×2 true matching points in frame B.
+        image_size (tuple[int, int]): ``(H, W)`` of the frames.
+        radius (float, optional): Hit radius in pixels. Defaults to one feature cell
+            (``max(H / h, W / w)`` px).
+
+    Returns:
+        tuple[int, int]: ``(hits, pairs)``.
+    """
+    feat_a, feat_b = _as_tensor(feat_a), _as_tensor(feat_b)
+    src = _as_tensor(src).float().reshape(-1, 2).to(feat_a.device)
+    dst = _as_tensor(dst).float().reshape(-1, 2).to(feat_a.device)
+    ok = torch.isfinite(src).all(1) & torch.isfinite(dst).all(1)
+    src, dst = src[ok], dst[ok]
+    if src.shape[0] == 0:
+        return 0, 0
+    if radius is None:
+        radius = max(image_size[0] / feat_b.shape[-2],
+                     image_size[1] / feat_b.shape[-1])
+    pred = match_points(feat_a, feat_b, src, image_size)
+    hits = ((pred - dst).norm(dim=1) <= radius + 1e-4).sum()
+    return int(hits), int(src.shape[0])
+
+
+def chance_accuracy(image_size: Tuple[int, int], feat_size: Tuple[int, int],
+                    radius: Optional[float] = None,
+                    dst: Optional[ArrayLike] = None) -> float:
+    """Expected accuracy of a uniformly random match (the probe's chance level).
+
+    Args:
+        image_size (tuple[int, int]): ``(H, W)`` of the frames.
+        feat_size (tuple[int, int]): ``(h, w)`` of the embedding.
+        radius (float, optional): Hit radius; defaults as in
+            :func:`correspondence_accuracy`.
+        dst (array, optional): M×2 target points; defaults to every cell centre.
+
+    Returns:
+        float: Mean fraction of cells whose centre lies within ``radius`` of a target.
+    """
+    h, w = feat_size
+    if radius is None:
+        radius = max(image_size[0] / h, image_size[1] / w)
+    centres = cell_centres(h, w, image_size)
+    dst = centres if dst is None else _as_tensor(dst).float().reshape(-1, 2)
+    d = torch.cdist(dst, centres)
+    return float((d <= radius + 1e-4).float().mean())
+
+
+def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
+              pairs: Iterable[ProbePair],
+              radius: Optional[float] = None,
+              batch_size: int = 8) -> dict:
+    """Run the probe with a model over frame pairs.
+
+    Args:
+        embed_fn: Maps an N×3×H×W uint8 BGR tensor to N×C×h×w embeddings.
+        pairs (Iterable[ProbePair]): Probe items.
+        radius (float, optional): Hit radius in pixels (default one cell).
+        batch_size (int): Frame pairs embedded per call (2 images each).
+
+    Returns:
+        dict: ``acc`` (float, NaN if no pairs), ``hits``, ``pairs``, ``chance``
+        (expected accuracy of random matching on the same points).
+    """
+    hits = total = 0
+    chance_sum = 0.0
+    pairs = list(pairs)
+    with torch.no_grad():
+        for i in range(0, len(pairs), batch_size):
+            chunk = pairs[i:i + batch_size]
+            imgs = [p.frame_a for p in chunk] + [p.frame_b for p in chunk]
+            batch = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2)
+            emb = embed_fn(batch.contiguous())
+            n = len(chunk)
+            for j, p in enumerate(chunk):
+                size = p.frame_a.shape[:2]
+                h_, t_ = correspondence_accuracy(emb[j], emb[n + j], p.src, p.dst,
+                                                 size, radius)
+                hits += h_
+                total += t_
+                if t_:
+                    dst = np.asarray(p.dst, np.float32)
+                    dst = dst[np.isfinite(dst).all(1) & np.isfinite(
+                        np.asarray(p.src, np.float32)).all(1)]
+                    chance_sum += t_ * chance_accuracy(
+                        size, tuple(emb.shape[-2:]), radius, dst)
+    acc = hits / total if total else math.nan
+    chance = chance_sum / total if total else math.nan
+    return dict(acc=acc, hits=hits, pairs=total, chance=chance)
+

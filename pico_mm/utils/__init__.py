@@ -1,0 +1,1 @@
+"""Small pure-python helpers (import-free: import submodules directly)."""

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Create/refresh .venv with the pinned OpenMMLab stack (idempotent).
+#
+# Steps (each fails loudly with its name):
+#   1. venv          python3.11 -m venv .venv
+#   2. base          torch/torchvision/numpy/opencv/mmengine (+ build tools)
+#   3. mmcv          mmcv 2.0.1 built from the PyPI sdist with compiled ops
+#                    (-std=c++14 rewritten to -std=c++20 for torch 2.14 headers);
+#                    the wheel is cached in $PICO_MM_CACHE keyed by
+#                    (mmcv, torch, python, cuda/arch) so a second install takes seconds.
+#   4. openmmlab     mmcls, mmselfsup, mmdet, mmsegmentation (+ ftfy, regex, pycocotools)
+#   5. pico_mm       pip install -e .[tests]
+# A stamp file (.venv/.pico_mm_stamp) holds the hash of the requirement files;
+# when it matches, the script does nothing.
+#
+# Environment:
+#   PYTHON          interpreter to create the venv with (default: python3.11)
+#   PICO_MM_CACHE   wheel cache (default: ~/.cache/pico_mm)
+#   FORCE_CUDA=1    build mmcv's CUDA ops even when no GPU is visible
+#                   (set TORCH_CUDA_ARCH_LIST, e.g. "9.0", and put the
+#                   nvidia/cu13/include folder of the torch install on CPATH).
+#   MAX_JOBS        parallel compile jobs for mmcv (default: nproc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PYTHON=${PYTHON:-python3.11}
+CACHE=${PICO_MM_CACHE:-$HOME/.cache/pico_mm}
+VENV=$ROOT/.venv
+PY=$VENV/bin/python
+PIP=("$PY" -m pip --disable-pip-version-check)
+CONSTRAINTS=$ROOT/requirements/constraints.txt
+
+step() { echo "[setup_env] $*"; }
+fail() { echo "[setup_env] FAILED at step: $CURRENT_STEP" >&2; }
+trap fail ERR
+
+stamp_hash=$(cat requirements/*.txt setup.py scripts/setup_env.sh | sha256sum | cut -c1-16)
+if [[ -f $VENV/.pico_mm_stamp && $(cat "$VENV/.pico_mm_stamp") == "$stamp_hash" ]]; then
+    step "environment up to date ($VENV)"
+    exit 0
+fi
+
+CURRENT_STEP=venv
+if [[ ! -x $PY ]]; then
+    step "creating $VENV with $PYTHON"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+CURRENT_STEP=base
+step "installing torch, numpy, opencv, mmengine (pinned)"
+"${PIP[@]}" install -q -c "$CONSTRAINTS" "setuptools==80.9.0" wheel ninja \
+    torch torchvision numpy opencv-python-headless mmengine
+
+CURRENT_STEP=mmcv
+if "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.0.1'" 2>/dev/null; then
+    step "mmcv 2.0.1 with ops already installed"
+else
+    key=$("$PY" - <<'PY'
+import os, sys, torch
+cuda = 'cpu'
+if torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1':
+    arch = os.environ.get('TORCH_CUDA_ARCH_LIST', 'auto').replace(' ', '_').replace(';', '_')
+    cuda = f'cu{torch.version.cuda}-{arch}'
+print(f"mmcv2.0.1-torch{torch.__version__.split('+')[0]}-py{sys.version_info[0]}{sys.version_info[1]}-{cuda}")
+PY
+)
+    wheel_dir=$CACHE/wheels/$key
+    if ! ls "$wheel_dir"/mmcv-2.0.1-*.whl >/dev/null 2>&1; then
+        step "building mmcv 2.0.1 with ops ($key); takes ~7 min on 2 cores"
+        build=$(mktemp -d)
+        "${PIP[@]}" download -q --no-deps --no-binary :all: mmcv==2.0.1 -d "$build"
+        tar -xzf "$build"/mmcv-2.0.1.tar.gz -C "$build"
+        # torch 2.14 headers need C++20; mmcv 2.0.1 hard-codes C++14.
+        sed -i 's/-std=c++14/-std=c++20/g' "$build"/mmcv-2.0.1/setup.py
+        grep -q 'c++20' "$build"/mmcv-2.0.1/setup.py
+        mkdir -p "$build/out"
+        (cd "$build/mmcv-2.0.1" && MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+            "${PIP[@]}" wheel -q --no-deps --no-build-isolation . -w "$build/out")
+        mkdir -p "$wheel_dir"
+        tmpw=$(mktemp -d "$wheel_dir/.tmp.XXXX")
+        cp "$build"/out/mmcv-2.0.1-*.whl "$tmpw/" && mv "$tmpw"/*.whl "$wheel_dir/" && rmdir "$tmpw"
+        rm -rf "$build"
+    else
+        step "using cached mmcv wheel $wheel_dir"
+    fi
+    "${PIP[@]}" install -q --no-deps --force-reinstall "$wheel_dir"/mmcv-2.0.1-*.whl
+    "${PIP[@]}" install -q -c "$CONSTRAINTS" addict packaging Pillow pyyaml yapf
+    "$PY" -c "import mmcv.ops; from mmcv.ops import RoIAlign, nms"
+fi
+
+CURRENT_STEP=openmmlab
+step "installing mmcls, mmselfsup, mmdet, mmsegmentation"
+"${PIP[@]}" install -q -c "$CONSTRAINTS" -r requirements/runtime.txt -r requirements/tests.txt
+
+CURRENT_STEP=pico_mm
+step "installing pico_mm (editable)"
+"${PIP[@]}" install -q -c "$CONSTRAINTS" --no-deps --no-build-isolation -e .
+
+CURRENT_STEP=check
+"$PY" -c "import pico_mm, mmselfsup, mmseg, mmdet; from mmcv.ops import RoIAlign, nms; import numpy; assert numpy.__version__ == '1.26.4', numpy.__version__"
+echo "$stamp_hash" > "$VENV/.pico_mm_stamp"
+step "done: $VENV"

@@ -5,9 +5,10 @@ The mmseg metrics (e.g. fIoU) live in this folder too but are imported only from
 """
 from .correspondence_probe import (ProbePair, cell_centres, chance_accuracy,
                                    correspondence_accuracy, match_points,
-                                   run_probe, sample_features)
+                                   probe_pairs_from_tracks, run_probe,
+                                   sample_features)
 
 __all__ = [
     'ProbePair', 'cell_centres', 'chance_accuracy', 'correspondence_accuracy',
-    'match_points', 'run_probe', 'sample_features'
+    'match_points', 'probe_pairs_from_tracks', 'run_probe', 'sample_features'
 ]

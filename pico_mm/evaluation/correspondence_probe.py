@@ -15,7 +15,7 @@ Pure torch: no mmengine / mmcv.
 """
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional, Tuple, Union
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 __all__ = [
     'ProbePair', 'cell_centres', 'sample_features', 'match_points',
-    'correspondence_accuracy', 'chance_accuracy', 'run_probe'
+    'correspondence_accuracy', 'chance_accuracy', 'run_probe',
+    'probe_pairs_from_tracks'
 ]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
@@ -215,3 +216,75 @@ def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     chance = chance_sum / total if total else math.nan
     return dict(acc=acc, hits=hits, pairs=total, chance=chance)
 
+
+
+def _video_frames(meta: dict, indices, source_root: Optional[str]):
+    """Frames ``indices`` of a track file's video, as the flow extractor saw them."""
+    import os.path as osp
+
+    from pico_mm.flow import load_frames, load_store_frames
+    flow_path = meta.get('flow_path')
+    if flow_path and osp.isfile(flow_path):
+        return load_store_frames(flow_path, indices, source_root=source_root)
+    src = meta['source']
+    if source_root and not osp.isabs(src):
+        src = osp.join(source_root, src)
+    return load_frames(src, indices, fps=meta.get('fps', 30),
+                       short_side=meta.get('short_side', 256))
+
+
+def probe_pairs_from_tracks(track_files: Sequence[str],
+                            gap: int = 15,
+                            pairs_per_video: int = 4,
+                            points_per_pair: int = 256,
+                            seed: int = 0,
+                            alpha: Optional[float] = None,
+                            beta: Optional[float] = None,
+                            source_root: Optional[str] = None) -> List[ProbePair]:
+    """Build probe items from held-out videos' track files.
+
+    For each video, ``pairs_per_video`` source frames ``a`` are spread evenly over
+    ``[0, T-1-gap]``; the target frame is ``a + gap``; the points are the tracks alive
+    on both (tracks are contiguous, so they were followed through every frame between),
+    randomly subsampled to ``points_per_pair``. Deterministic for a given ``seed``.
+
+    Args:
+        track_files (Sequence[str]): ``.npz`` files from ``tools/data/track_points.py``.
+        gap (int): Frames between source and target (clamped to ``T - 1``).
+        pairs_per_video (int): Frame pairs per video.
+        points_per_pair (int): Maximum points per pair.
+        seed (int): Seed of the point subsampling.
+        alpha, beta (float, optional): Stricter consistency thresholds at load time.
+        source_root (str, optional): Folder to resolve relative video paths against.
+
+    Returns:
+        list[ProbePair]: Frames are uint8 H×W×3 BGR as the flow extractor saw them.
+    """
+    from pico_mm.tracking import load_tracks
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for path in track_files:
+        tracks = load_tracks(path, alpha=alpha, beta=beta)
+        alive, xy = tracks.alive, tracks.xy
+        T = alive.shape[1]
+        if T < 2:
+            continue
+        g = max(1, min(gap, T - 1))
+        starts = np.unique(np.linspace(0, T - 1 - g, pairs_per_video).round()
+                           .astype(int))
+        chosen = []
+        for a in starts:
+            ids = np.flatnonzero(alive[:, a] & alive[:, a + g])
+            if ids.size == 0:
+                continue
+            if ids.size > points_per_pair:
+                ids = np.sort(rng.choice(ids, points_per_pair, replace=False))
+            chosen.append((int(a), xy[ids, a], xy[ids, a + g]))
+        if not chosen:
+            continue
+        idx = sorted({a for a, _, _ in chosen} | {a + g for a, _, _ in chosen})
+        frames = dict(zip(idx, _video_frames(tracks.meta, idx, source_root)))
+        for a, src, dst in chosen:
+            pairs.append(ProbePair(frames[a], frames[a + g],
+                                   src.astype(np.float32), dst.astype(np.float32)))
+    return pairs

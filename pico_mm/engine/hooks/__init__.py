@@ -1,0 +1,4 @@
+"""Hooks registered into mmselfsup's ``HOOKS`` registry."""
+from .correspondence_probe_hook import CorrespondenceProbeHook
+
+__all__ = ['CorrespondenceProbeHook']

@@ -289,7 +289,8 @@ def run_jobs(items: Sequence[JobItem],
             _Log(log_path, echo=False)(
                 f'DONE {item.name}' + (f': {info}' if info else ''))
     summary.seconds = time.time() - t0
-    log('SUMMARY ' + summary.format())
+    if log_path:  # the caller prints the summary itself
+        _Log(log_path, echo=False)('SUMMARY ' + summary.format())
     return summary
 
 

@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""Videos → optical-flow stores (one zip per video), resumable and shardable.
+
+Examples::
+
+    # CPU, OpenCV DIS flow, a folder of videos (mp4/avi/webm/mkv/...)
+    python tools/data/extract_flow.py data/k400/videos_train data/k400/flow --backend dis
+
+    # GPU, RAFT with MMFlow's mixed checkpoint (converted on the fly), 4 shards
+    python tools/data/extract_flow.py data/k400/train_list_videos.txt data/k400/flow \\
+        --backend raft --raft-checkpoint raft_8x2_100k_mixed_368x768.pth --shard 0 --num-shards 4
+
+    # YT8M-style long videos: shots → 10 s snippets, one store per snippet
+    python tools/data/extract_flow.py data/yt8m/videos data/yt8m/flow --shots
+
+Outputs ``OUT_DIR/<rel>.zip`` (``<rel>`` = path relative to INPUT without the
+extension; ``OUT_DIR/<rel>/snippet_<start>.zip`` + ``snippets.json`` with
+``--shots``) and a log ``OUT_DIR/extract_flow.shard<i>of<n>.log``.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
+
+from pico_mm.flow.backends import DIS_PRESETS, build_backend  # noqa: E402
+from pico_mm.flow.extract import (extract_snippets, extract_video,  # noqa: E402
+                                  list_inputs, write_json)
+from pico_mm.utils.batch_job import (JobItem, add_shard_args,  # noqa: E402
+                                     default_log_path, resolve_shard, run_jobs)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description='Extract forward+backward optical flow of videos into '
+        'per-video zip stores of JPEG-coded flow (see docs/flow.md).',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('input', help='folder of videos and/or mmaction2 rawframe '
+                   'folders (img_%%05d.jpg), one video, one rawframe folder, or '
+                   'an mmaction2 list file ("path label" or "frame_dir total label")')
+    p.add_argument('out_dir', help='output folder for the flow stores')
+    p.add_argument('--backend', choices=['dis', 'raft'], default='dis',
+                   help='flow method: OpenCV DIS (CPU) or RAFT (GPU)')
+    p.add_argument('--raft-checkpoint', default=None,
+                   help='MMFlow or torchvision raft_large weights (a path; never downloaded)')
+    p.add_argument('--raft-iters', type=int, default=32, help='RAFT refinement iterations')
+    p.add_argument('--device', default='auto', help='RAFT device: auto, cpu, cuda, cuda:1')
+    p.add_argument('--bf16', action='store_true', help='RAFT bf16 autocast (CUDA only)')
+    p.add_argument('--dis-preset', choices=sorted(DIS_PRESETS), default='medium')
+    p.add_argument('--bound', type=float, default=20.0, help='flow clip bound B in px')
+    p.add_argument('--quality', type=int, default=95, help='JPEG quality (1-100)')
+    p.add_argument('--fps', type=float, default=30.0,
+                   help='target frame rate (0 = keep the source rate)')
+    p.add_argument('--source-fps', type=float, default=None,
+                   help='override the source rate (rawframes are taken as '
+                   'already at --fps unless this is given)')
+    p.add_argument('--short-side', type=int, default=256,
+                   help='resize short side to this (0 = keep size)')
+    p.add_argument('--batch-size', type=int, default=8, help='frame pairs per backend call')
+    p.add_argument('--data-root', default=None,
+                   help='root for relative paths in a list file (default: its folder)')
+    p.add_argument('--shots', action='store_true',
+                   help='YT8M-style: split into shots, cut snippets, one store per snippet')
+    p.add_argument('--snippet-seconds', type=float, default=10.0)
+    p.add_argument('--min-snippet-seconds', type=float, default=2.0,
+                   help='keep a shot remainder only if at least this long')
+    p.add_argument('--shot-threshold', type=float, default=0.5,
+                   help='histogram detector cut threshold (TV distance 0..1); '
+                   'ignored where <video>.scenes.txt/.predictions.txt exist')
+    p.add_argument('--overwrite', action='store_true', help='redo finished videos')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch/OpenCV CPU threads (default: library default)')
+    p.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    add_shard_args(p)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not 1 <= args.quality <= 100:
+        print(f'error: --quality must be in 1..100, got {args.quality}', file=sys.stderr)
+        return 2
+    if args.bound <= 0:
+        print(f'error: --bound must be > 0, got {args.bound}', file=sys.stderr)
+        return 2
+    try:
+        inputs = list_inputs(args.input, args.data_root)
+        shard = resolve_shard(args.shard, args.num_shards)
+    except (OSError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    if not inputs:
+        print(f'error: {args.input}: no videos (.mp4/.avi/.webm/.mkv/...) or '
+              'rawframe folders (img_00001.jpg) found', file=sys.stderr)
+        return 2
+    if args.threads:
+        import cv2
+        cv2.setNumThreads(args.threads)
+        if args.backend == 'raft':
+            import torch
+            torch.set_num_threads(args.threads)
+    try:
+        backend = build_backend(args.backend, preset=args.dis_preset,
+                                checkpoint=args.raft_checkpoint, iters=args.raft_iters,
+                                device=args.device, bf16=args.bf16,
+                                batch_size=args.batch_size)
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+
+    fps = args.fps or None
+    short = args.short_side or None
+    items = []
+    for rel, path, kind in inputs:
+        if args.shots:
+            out = os.path.join(args.out_dir, rel, 'snippets.json')
+        else:
+            out = os.path.join(args.out_dir, rel + '.zip')
+        items.append(JobItem(rel, out, (path, kind)))
+
+    def worker(item: JobItem, tmp: str) -> str:
+        path, kind = item.payload
+        common = dict(fps=fps, short_side=short, bound=args.bound,
+                      quality=args.quality, batch_size=args.batch_size,
+                      source_rel=item.name, source_fps=args.source_fps)
+        if args.shots:
+            if kind != 'video':
+                raise ValueError('--shots needs video files, not rawframes')
+            man = extract_snippets(path, os.path.dirname(item.output), backend,
+                                   snippet_seconds=args.snippet_seconds,
+                                   min_seconds=args.min_snippet_seconds,
+                                   shot_threshold=args.shot_threshold, **common)
+            write_json(tmp, man)
+            return (f"{len(man['shots'])} shots ({man['detector']}), "
+                    f"{len(man['snippets'])} snippets")
+        meta = extract_video(path, tmp, backend, kind, **common)
+        return (f"{meta['num_frames']} frames {meta['height']}x{meta['width']}, "
+                f"clipped {100 * meta['clip_fraction']:.3f}%")
+
+    os.makedirs(args.out_dir, exist_ok=True)
+    log = default_log_path(args.out_dir, 'extract_flow', shard)
+    summary = run_jobs(items, worker, shard=shard[0], num_shards=shard[1],
+                       log_path=log, desc='extract_flow', overwrite=args.overwrite,
+                       progress=not args.no_progress)
+    print(summary.format())
+    print(f'log: {log}')
+    return 1 if summary.failed and not summary.done and not summary.skipped_existing else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

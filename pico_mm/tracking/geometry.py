@@ -1,0 +1,74 @@
+"""Point sampling helpers shared by the tracker (pure torch).
+
+Coordinates follow ``docs/contracts.md``: a point ``(x, y)`` is in pixel-index
+coordinates (the centre of ``img[r, c]`` is ``(x=c, y=r)``) and a map of any
+size is sampled with ``F.grid_sample(align_corners=False)`` at
+``gx = (x + 0.5) / W * 2 - 1``, ``gy = (y + 0.5) / H * 2 - 1``.
+"""
+from typing import Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def to_chw_tensor(field, device: torch.device) -> torch.Tensor:
+    """Convert an H×W×C array (or tensor) into a float32 1×C×H×W tensor.
+
+    Args:
+        field (np.ndarray | torch.Tensor): H×W×C map, e.g. a flow field with
+            (x, y) channels.
+        device (torch.device): Target device.
+
+    Returns:
+        torch.Tensor: 1×C×H×W float32 tensor on ``device``.
+    """
+    if isinstance(field, np.ndarray):
+        field = torch.from_numpy(np.ascontiguousarray(field, dtype=np.float32))
+    field = field.to(device=device, dtype=torch.float32)
+    if field.dim() != 3:
+        raise ValueError(f'expected an H×W×C map, got shape {tuple(field.shape)}')
+    return field.permute(2, 0, 1).unsqueeze(0)
+
+
+def sample_points(maps: torch.Tensor, xy: torch.Tensor,
+                  image_size: Tuple[int, int]) -> torch.Tensor:
+    """Bilinearly sample a map at sub-pixel image points (one grid_sample).
+
+    Args:
+        maps (torch.Tensor): 1×C×h×w map (any stride w.r.t. the image).
+        xy (torch.Tensor): N×2 float points ``(x, y)`` in image pixels.
+        image_size (tuple[int, int]): ``(H, W)`` of the image the points live in.
+
+    Returns:
+        torch.Tensor: N×C sampled values (border padding outside the map).
+    """
+    h_img, w_img = image_size
+    n = xy.shape[0]
+    if n == 0:
+        return maps.new_zeros((0, maps.shape[1]))
+    grid = torch.empty((1, 1, n, 2), dtype=maps.dtype, device=maps.device)
+    grid[0, 0, :, 0] = (xy[:, 0] + 0.5) / w_img * 2 - 1
+    grid[0, 0, :, 1] = (xy[:, 1] + 0.5) / h_img * 2 - 1
+    out = F.grid_sample(
+        maps, grid, mode='bilinear', padding_mode='border',
+        align_corners=False)
+    return out[0, :, 0, :].t()
+
+
+def flow_gradient_sq(flow: torch.Tensor) -> torch.Tensor:
+    """Squared flow gradient magnitude ``|∇u|² + |∇v|²``.
+
+    Uses the 3-tap central difference ``[1, 0, -1] / 2`` of Brox's tracker
+    (``CDerivative<float>(3)``) with replicated borders.
+
+    Args:
+        flow (torch.Tensor): 1×2×H×W flow (u, v).
+
+    Returns:
+        torch.Tensor: 1×1×H×W map.
+    """
+    pad = F.pad(flow, (1, 1, 1, 1), mode='replicate')
+    dx = (pad[:, :, 1:-1, 2:] - pad[:, :, 1:-1, :-2]) * 0.5
+    dy = (pad[:, :, 2:, 1:-1] - pad[:, :, :-2, 1:-1]) * 0.5
+    return (dx * dx + dy * dy).sum(dim=1, keepdim=True)

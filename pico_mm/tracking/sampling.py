@@ -1,0 +1,147 @@
+"""Frame selection from tracks: PiCo's anchor sampling and the random ablation.
+
+Both functions pick an anchor frame uniformly among the frames on which at
+least one *usable* track (alive on two or more frames) is alive, then choose
+up to K other frames and return, for each, the correspondences anchor→frame:
+every track alive on both frames (tracks are contiguous runs).
+"""
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import numpy as np
+
+from .tracks import Tracks
+
+
+@dataclass
+class FrameSample:
+    """Frames chosen for one training sample.
+
+    Attributes:
+        anchor (int): Anchor frame index (0 when the video has no usable
+            track; ``frames`` is then empty).
+        frames (np.ndarray): K' <= K int64 frame indices (never the anchor).
+        src (list[np.ndarray]): K' arrays M_i×2 float32, points in the anchor.
+        dst (list[np.ndarray]): K' arrays M_i×2 float32, the same tracks'
+            points in ``frames[i]``.
+        track_ids (list[np.ndarray]): K' arrays of M_i int64 track indices.
+    """
+
+    anchor: int
+    frames: np.ndarray
+    src: List[np.ndarray] = field(default_factory=list)
+    dst: List[np.ndarray] = field(default_factory=list)
+    track_ids: List[np.ndarray] = field(default_factory=list)
+
+
+def _pick_anchor(tracks: Tracks, rng: np.random.Generator) -> int:
+    """Uniform among frames covered by tracks of length >= 2; -1 if none."""
+    usable = tracks.length >= 2
+    cover = np.zeros(tracks.num_frames + 1, dtype=np.int64)
+    np.add.at(cover, tracks.start[usable], 1)
+    np.add.at(cover, tracks.end[usable] + 1, -1)
+    frames = np.flatnonzero(np.cumsum(cover)[:-1] > 0)
+    if frames.size == 0:
+        return -1
+    return int(frames[rng.integers(frames.size)])
+
+
+def _build(tracks: Tracks, anchor: int, frames: np.ndarray) -> FrameSample:
+    """Correspondences anchor→frame for every frame in ``frames``."""
+    src, dst, tids = [], [], []
+    start, end = tracks.start, tracks.end
+    for f in frames:
+        lo, hi = min(anchor, int(f)), max(anchor, int(f))
+        ids = np.flatnonzero((start <= lo) & (end >= hi))
+        src.append(tracks.positions(ids, anchor))
+        dst.append(tracks.positions(ids, int(f)))
+        tids.append(ids.astype(np.int64))
+    return FrameSample(anchor, np.asarray(frames, dtype=np.int64), src, dst,
+                       tids)
+
+
+def _empty() -> FrameSample:
+    return FrameSample(0, np.zeros(0, dtype=np.int64))
+
+
+def endpoint_counts(tracks: Tracks, anchor: int) -> np.ndarray:
+    """Count, per frame, the tracks through ``anchor`` ending furthest there.
+
+    For each track alive on ``anchor`` its endpoint furthest in time from the
+    anchor is taken (the later one on a tie); tracks alive only on the anchor
+    are ignored.
+
+    Args:
+        tracks (Tracks): Tracks of one video.
+        anchor (int): Anchor frame.
+
+    Returns:
+        np.ndarray: T int64 counts (0 at the anchor).
+    """
+    start, end = tracks.start, tracks.end
+    through = (start <= anchor) & (end >= anchor)
+    s, e = start[through], end[through]
+    far = np.where(anchor - s > e - anchor, s, e)
+    counts = np.bincount(far, minlength=tracks.num_frames).astype(np.int64)
+    counts[anchor] = 0
+    return counts
+
+
+def anchor_sample(tracks: Tracks, k: int, rng: np.random.Generator,
+                  anchor: Optional[int] = None) -> FrameSample:
+    """PiCo frame selection: the K frames where most anchor tracks end.
+
+    Args:
+        tracks (Tracks): Tracks of one video (already thresholded).
+        k (int): Maximum number of frames.
+        rng (np.random.Generator): Seeded generator (anchor choice).
+        anchor (int, optional): Force the anchor frame (tests, debugging).
+
+    Returns:
+        FrameSample: ``frames`` sorted by decreasing endpoint count (ties:
+        lower frame index first), frames with no endpoint left out.
+    """
+    if anchor is None:
+        anchor = _pick_anchor(tracks, rng)
+        if anchor < 0:
+            return _empty()
+    counts = endpoint_counts(tracks, anchor)
+    order = np.lexsort((np.arange(counts.size), -counts))
+    chosen = order[:k]
+    chosen = chosen[counts[chosen] > 0]
+    return _build(tracks, anchor, chosen)
+
+
+def random_sample(tracks: Tracks, k: int, rng: np.random.Generator,
+                  require_overlap: bool = True,
+                  anchor: Optional[int] = None) -> FrameSample:
+    """Ablation: K random frames instead of the track-endpoint frames.
+
+    Args:
+        tracks (Tracks): Tracks of one video (already thresholded).
+        k (int): Maximum number of frames.
+        rng (np.random.Generator): Seeded generator.
+        require_overlap (bool): Draw only among frames sharing at least one
+            track with the anchor (so every frame has correspondences);
+            False draws among all other frames.
+        anchor (int, optional): Force the anchor frame (tests, debugging).
+
+    Returns:
+        FrameSample: ``frames`` in the order drawn (without replacement).
+    """
+    if anchor is None:
+        anchor = _pick_anchor(tracks, rng)
+        if anchor < 0:
+            return _empty()
+    if require_overlap:
+        through = (tracks.start <= anchor) & (tracks.end >= anchor)
+        if not through.any():
+            return FrameSample(anchor, np.zeros(0, dtype=np.int64))
+        lo = int(tracks.start[through].min())
+        hi = int(tracks.end[through].max())
+        pool = np.arange(lo, hi + 1)
+    else:
+        pool = np.arange(tracks.num_frames)
+    pool = pool[pool != anchor]
+    chosen = rng.choice(pool, size=min(k, pool.size), replace=False)
+    return _build(tracks, anchor, np.asarray(chosen, dtype=np.int64))

@@ -1,0 +1,184 @@
+"""Tracker accuracy on synthetic videos with exact ground-truth flow."""
+import numpy as np
+import pytest
+import torch
+
+from pico_mm.flow import FlowReader, FlowStoreWriter
+from pico_mm.tracking import (STOP_END, STOP_INCONSISTENT, STOP_LEFT,
+                              STOP_MOTION_BOUNDARY, PointTracker, track_video)
+from pico_mm.tracking.synthetic import (affine_video, apply_map,
+                                        motion_matrix, occlusion_video,
+                                        textured_image)
+
+torch.set_num_threads(1)
+H, W, T = 96, 128, 31
+CENTRE = ((W - 1) / 2, (H - 1) / 2)
+MOTIONS = {
+    'translation': motion_matrix(shift=(1.0, -0.6)),
+    'subpixel': motion_matrix(shift=(0.137, 0.071)),
+    'rotation': motion_matrix(angle_deg=0.6, centre=CENTRE),
+    'zoom': motion_matrix(scale=1.01, centre=CENTRE),
+    'combined': motion_matrix((0.37, -0.21), 0.5, 0.995, CENTRE),
+}
+
+
+def _seeds(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform([34, 26], [W - 35, H - 27], (n, 2)).astype(np.float32)
+    return np.zeros(n, np.int64), xy
+
+
+def _track(fwd, bwd, start, xy, **kw):
+    tracker = PointTracker(device='cpu', **kw)
+    return tracker.track(lambda t: (fwd[t], bwd[t]), len(fwd) + 1, (H, W),
+                         start, xy)
+
+
+@pytest.mark.parametrize('name', sorted(MOTIONS))
+def test_gt_flow_tracks_within_005px(name):
+    _, fwd, bwd, maps = affine_video(textured_image(H, W), MOTIONS[name], T)
+    start, xy = _seeds()
+    tracks = _track(fwd, bwd, start, xy)
+    assert np.all(tracks.stop == STOP_END)
+    assert np.all(tracks.length == T)
+    err = np.linalg.norm(tracks.xy[:, T - 1] - apply_map(maps[T - 1], xy), axis=1)
+    assert err.max() < 0.05, (name, err.max())
+    # the motion must be large enough for the test to mean something
+    assert np.linalg.norm(apply_map(maps[T - 1], xy) - xy, axis=1).max() > 2
+
+
+def _varying_motion(name, seed=0):
+    """Per-frame varying motion (hand-held camera): T-1 step matrices.
+
+    The store quantises flow to steps of B/127 = 0.157 px (B = 20), so a
+    perfectly *constant* velocity gives the same rounding error every step
+    (up to 0.079 px/step of drift, see docs/tracking.md); with per-frame
+    varying motion the errors decorrelate as in real video.
+    """
+    rng = np.random.default_rng(seed)
+
+    def shake():
+        return rng.uniform(-0.6, 0.6, 2)
+
+    make = {
+        'translation': lambda: motion_matrix(
+            shift=rng.uniform([0.3, -0.8], [1.2, 0.2])),
+        'subpixel': lambda: motion_matrix(shift=rng.uniform(-0.3, 0.3, 2)),
+        'rotation': lambda: motion_matrix(shake(), rng.uniform(0.2, 0.8),
+                                          1.0, CENTRE),
+        'zoom': lambda: motion_matrix(shake(), 0.0, rng.uniform(1.0, 1.02),
+                                      CENTRE),
+    }[name]
+    return [make() for _ in range(T - 1)]
+
+
+@pytest.mark.parametrize('name', ['translation', 'subpixel', 'rotation',
+                                  'zoom'])
+def test_jpeg_store_flow_tracks_within_05px(tmp_path, name):
+    steps = _varying_motion(name)
+    _, fwd, bwd, maps = affine_video(textured_image(H, W), steps, T)
+    path = str(tmp_path / 'v.zip')
+    with FlowStoreWriter(path, bound=20, quality=95) as w:
+        for f, b in zip(fwd, bwd):
+            w.add_pair(f, b)
+        w.finish(fps=30, short_side=H, source='synthetic', source_kind='video')
+    start, xy = _seeds()
+    with FlowReader(path) as reader:
+        tracker = PointTracker(device='cpu')
+        tracks = tracker.track(reader.read, reader.num_frames,
+                               reader.frame_size, start, xy)
+    assert np.all(tracks.length == T)
+    err = np.linalg.norm(
+        tracks.xy[:, T - 1] - apply_map(maps[T - 1], xy), axis=1)
+    # mean end-point error over the 60 tracks after 30 steps
+    assert err.mean() < 0.5, (name, err.mean(), err.max())
+    assert err.max() < 1.0, (name, err.max())
+
+
+def test_point_leaving_image_stops_inside():
+    fwd = [np.tile(np.float32([3.0, 0.0]), (H, W, 1))] * 40
+    bwd = [-f for f in fwd]
+    xy = np.float32([[W - 10.5, 40.0], [5.0, 50.0]])
+    tracks = _track(fwd, bwd, np.zeros(2, np.int64), xy)
+    assert tracks.stop[0] == STOP_LEFT
+    last = tracks.xy[0, tracks.end[0]]
+    assert last[0] <= W - 1 and last[0] + 3 > W - 1
+    assert tracks.length[0] == 4  # x: 117.5, 120.5, 123.5, 126.5 -> 129.5 out
+    assert np.all(np.isnan(tracks.xy[0, 4:]))
+    assert tracks.stop[1] == STOP_END and tracks.end[1] == 40  # x = 125
+
+
+def _first_covered(covered, x, y):
+    r, c = int(round(y)), int(round(x))
+    hits = [t for t, m in enumerate(covered) if m[r, c]]
+    return hits[0] if hits else None
+
+
+def test_occlusion_stops_covered_points_and_keeps_others():
+    h, w, t, side, speed = 64, 96, 20, 16, 3
+    frames, fwd, bwd, covered = occlusion_video(h, w, t, side, 0, 24, speed)
+    rng = np.random.default_rng(1)
+    band = np.stack([rng.uniform(20, 60, 80), rng.uniform(26, 38, 80)], 1)
+    free = np.stack([rng.uniform(0, w - 1, 80),
+                     np.concatenate([rng.uniform(0, 20, 40),
+                                     rng.uniform(43, h - 1, 40)])], 1)
+    fg = np.stack([rng.uniform(3, side - 4, 20), rng.uniform(27, 36, 20)], 1)
+    xy = np.concatenate([band, free, fg]).astype(np.float32)
+    tracker = PointTracker(device='cpu')
+    tracks = tracker.track(lambda i: (fwd[i], bwd[i]), t, (h, w),
+                           np.zeros(len(xy), np.int64), xy)
+    for i in range(80):  # background points the square slides over
+        cov = _first_covered(covered, *band[i])
+        assert cov is not None
+        assert tracks.stop[i] == STOP_INCONSISTENT
+        assert cov - 2 <= tracks.end[i] <= cov + 1, (i, cov, tracks.end[i])
+    assert np.all(tracks.stop[80:160] == STOP_END)  # never covered
+    assert np.all(tracks.length[80:160] == t)
+    assert np.all(tracks.stop[160:] == STOP_END)  # ride on the square
+    np.testing.assert_allclose(tracks.xy[160:, t - 1, 0],
+                               fg[:, 0] + speed * (t - 1), atol=1e-4)
+
+
+def test_motion_boundary_flag():
+    h, w, t = 64, 96, 12
+    _, fwd, bwd, _ = occlusion_video(h, w, t, 16, 0, 24, 3)
+    rng = np.random.default_rng(2)
+    xy = np.stack([rng.uniform(0, w - 1, 400), rng.uniform(0, h - 1, 400)],
+                  1).astype(np.float32)
+    start = np.zeros(400, np.int64)
+    plain = PointTracker(device='cpu').track(lambda i: (fwd[i], bwd[i]), t,
+                                             (h, w), start, xy)
+    mb = PointTracker(device='cpu', motion_boundary=True).track(
+        lambda i: (fwd[i], bwd[i]), t, (h, w), start, xy)
+    assert not np.any(plain.stop == STOP_MOTION_BOUNDARY)
+    assert np.sum(mb.stop == STOP_MOTION_BOUNDARY) > 0
+    assert np.all(mb.length <= plain.length)
+    assert mb.meta['motion_boundary'] and not plain.meta['motion_boundary']
+    # smooth (affine) motion never trips the motion-boundary test
+    _, fwd2, bwd2, _ = affine_video(textured_image(H, W), MOTIONS['combined'],
+                                    T)
+    s, p = _seeds()
+    smooth = _track(fwd2, bwd2, s, p, motion_boundary=True)
+    assert np.all(smooth.stop == STOP_END)
+
+
+def test_seeds_uniform_and_reproducible():
+    _, fwd, bwd, _ = affine_video(textured_image(H, W), MOTIONS['subpixel'],
+                                  T)
+
+    def run(seed):
+        return track_video(lambda t: (fwd[t], bwd[t]), T, (H, W), 3000,
+                           np.random.default_rng(seed), device='cpu')
+
+    a, b, c = run(5), run(5), run(6)
+    np.testing.assert_array_equal(a.points, b.points)
+    np.testing.assert_array_equal(a.start, b.start)
+    assert not np.array_equal(a.start, c.start)
+    assert a.start.min() == 0 and a.start.max() == T - 2
+    # roughly uniform start frames: each third of the video gets ~1/3
+    thirds = np.bincount(a.start * 3 // (T - 1), minlength=3)
+    assert np.all(np.abs(thirds / 3000 - 1 / 3) < 0.05)
+    first = a.points[np.cumsum(a.length) - a.length]
+    assert first[:, 0].min() >= 0 and first[:, 0].max() <= W - 1
+    assert abs(first[:, 0].mean() - (W - 1) / 2) < 3
+    assert a.meta['num_points'] == 3000 and a.meta['alpha'] == 0.01

@@ -213,5 +213,5 @@ def list_inputs(input_path: str, data_root: Optional[str] = None
             if is_video_file(f):
                 rel = os.path.normpath(os.path.join(rel_root, os.path.splitext(f)[0]))
                 out.append((rel, os.path.join(root, f), 'video'))
-    return out
+    return sorted(out)
 

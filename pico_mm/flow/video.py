@@ -7,7 +7,8 @@ package (PyAV, decord) is needed; frames come out as uint8 BGR like mmcv.
 Resampling: source frame ``i`` is taken to lie at ``i / src_fps`` (constant
 frame rate; a variable-rate file is treated at its average rate). Target
 frame ``j`` (time ``j / fps``) is the **nearest** source frame
-``floor(j * src_fps / fps + 0.5)``; target frames are emitted while that
+``ceil(j * src_fps / fps - 0.5)`` (ties go to the earlier frame, so 15→30 Hz
+repeats every frame exactly twice); target frames are emitted while that
 index exists. ``fps=None`` keeps every source frame. Rawframe folders have
 no rate: they are taken as already at the target rate unless ``source_fps``
 is given.
@@ -69,7 +70,7 @@ def source_index(j: int, src_fps: Optional[float], fps: Optional[float]) -> int:
     """Source frame index of target frame ``j`` (nearest in time)."""
     if not fps or not src_fps:
         return j
-    return int(math.floor(j * (src_fps / fps) + 0.5 + 1e-9))
+    return max(0, int(math.ceil(j * (src_fps / fps) - 0.5 - 1e-9)))
 
 
 def _rawframe_count(folder: str, tmpl: str) -> int:

@@ -39,12 +39,12 @@ def write_rawframes(folder, n, size=(60, 80)):
 def test_resample_to_target_fps_by_nearest_time(tmp_path, ext, fourcc):
     p = write_video(tmp_path / f'v.{ext}', 20, fps=25, fourcc=fourcc)
     frames = load_frames(p, fps=30, short_side=None)
-    # target j at j/30 s -> nearest source floor(j*25/30 + .5); while < 20
+    # target j at j/30 s -> nearest source ceil(j*25/30 - .5); while < 20
     expect = [source_index(j, 25, 30) for j in range(30) if source_index(j, 25, 30) < 20]
     assert len(frames) == len(expect) == 24
     assert [index_of(f) for f in frames] == expect
     assert [index_of(f) for f in load_frames(p, fps=10, short_side=None)] == \
-        [0, 3, 5, 8, 10, 13, 15, 18]
+        [0, 2, 5, 7, 10, 12, 15, 17]
     assert len(load_frames(p, fps=None, short_side=None)) == 20
 
 
@@ -72,7 +72,7 @@ def test_rawframes_folder(tmp_path):
     frames = load_frames(d, fps=30, short_side=None)
     assert [index_of(f) for f in frames] == list(range(6))  # taken as already 30 Hz
     up = load_frames(d, fps=30, short_side=None, source_fps=15)
-    assert [index_of(f) for f in up] == [0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert [index_of(f) for f in up] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert [j for j, _ in iter_frames(d, fps=30, short_side=None, stop=3)] == [0, 1, 2]
 
 

@@ -55,7 +55,8 @@ def round_fp16(values: np.ndarray, direction: str) -> np.ndarray:
         bad = half.astype(np.float32) > values
         half[bad] = np.nextafter(half[bad], np.float16(-np.inf))
     elif direction == 'up':
-        half = values.astype(np.float16)
+        with np.errstate(over='ignore'):
+            half = values.astype(np.float16)
         bad = half.astype(np.float32) < values
         half[bad] = np.nextafter(half[bad], np.float16(np.inf))
     else:
@@ -63,7 +64,7 @@ def round_fp16(values: np.ndarray, direction: str) -> np.ndarray:
     return half
 
 
-def save_tracks(path: str, tracks: Tracks) -> None:
+def save_tracks(path: str, tracks: Tracks, atomic: bool = True) -> None:
     """Write ``tracks`` to ``path`` atomically (temp file + ``os.replace``).
 
     ``tracks.terms`` are expected to already be conservatively rounded (the
@@ -72,6 +73,9 @@ def save_tracks(path: str, tracks: Tracks) -> None:
     Args:
         path (str): Destination ``.npz`` path; parent folders are created.
         tracks (Tracks): Tracks to store.
+        atomic (bool): Write a temp file and rename it; False writes ``path``
+            directly (for callers that already write to a temp path, e.g.
+            ``pico_mm.utils.batch_job``).
     """
     out_dir = osp.dirname(osp.abspath(path))
     os.makedirs(out_dir, exist_ok=True)
@@ -85,6 +89,10 @@ def save_tracks(path: str, tracks: Tracks) -> None:
         num_frames=np.int64(tracks.num_frames),
         frame_size=np.asarray(tracks.frame_size, dtype=np.int64),
         meta=np.array(json.dumps(tracks.meta, sort_keys=True)))
+    if not atomic:
+        with open(path, 'wb') as f:
+            np.savez(f, **arrays)
+        return
     fd, tmp = tempfile.mkstemp(
         prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=out_dir)
     try:

@@ -1,0 +1,115 @@
+"""tools/data/track_points.py end to end on a tiny generated flow folder."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+
+from pico_mm.flow import FlowStoreWriter
+from pico_mm.tracking import load_tracks
+from pico_mm.tracking.synthetic import (affine_video, motion_matrix,
+                                        occlusion_video, textured_image)
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+TOOL = osp.join(ROOT, 'tools', 'data', 'track_points.py')
+
+
+def _write_store(path, fwd, bwd):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with FlowStoreWriter(path, bound=20, quality=95) as w:
+        for f, b in zip(fwd, bwd):
+            w.add_pair(f, b)
+        w.finish(fps=30, short_side=fwd[0].shape[0], source='synthetic.mp4',
+                 source_kind='video')
+
+
+def _run(*args):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
+    for key in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID',
+                'SLURM_ARRAY_TASK_COUNT'):
+        env.pop(key, None)
+    return subprocess.run([sys.executable, TOOL, *args, '--no-progress',
+                           '--threads', '1'], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def _make_flow_dir(root):
+    flow = osp.join(root, 'flow')
+    _, fwd, bwd, _ = affine_video(textured_image(40, 56),
+                                  motion_matrix((0.6, 0.3)), 12)
+    _write_store(osp.join(flow, 'classA', 'vid1.zip'), fwd, bwd)
+    _, fwd, bwd, _ = occlusion_video(40, 56, 10, 12, 0, 14, 2)
+    _write_store(osp.join(flow, 'classB', 'vid2.zip'), fwd, bwd)
+    good = open(osp.join(flow, 'classA', 'vid1.zip'), 'rb').read()
+    with open(osp.join(flow, 'classB', 'broken.zip'), 'wb') as f:
+        f.write(good[:len(good) // 3])  # truncated: no meta.json, no dir
+    return flow
+
+
+def test_help():
+    res = _run('--help')
+    assert res.returncode == 0
+    for opt in ('--points', '--alpha', '--beta', '--motion-boundary',
+                '--shard', '--num-shards'):
+        assert opt in res.stdout
+
+
+def test_track_points_end_to_end_resume_and_bad_input(tmp_path):
+    flow = _make_flow_dir(str(tmp_path))
+    out = str(tmp_path / 'tracks')
+    res = _run(flow, out, '--points', '300', '--seed', '3')
+    assert res.returncode == 0, res.stderr
+    assert 'done 2' in res.stdout and 'failed 1' in res.stdout
+    log = open(osp.join(out, 'track_points.shard0of1.log')).read()
+    assert 'SKIP classB/broken' in log and 'broken.zip' in log
+    assert 'extract_flow' in log  # the fix is named
+    files = sorted(
+        osp.relpath(osp.join(r, f), out) for r, _, fs in os.walk(out)
+        for f in fs)
+    assert files == ['classA/vid1.npz', 'classB/vid2.npz',
+                     'track_points.shard0of1.log']
+    t1 = load_tracks(osp.join(out, 'classA', 'vid1.npz'))
+    assert t1.num_tracks == 300 and t1.num_frames == 12
+    assert t1.frame_size == (40, 56)
+    assert t1.meta['source'] == 'synthetic.mp4' and t1.meta['fps'] == 30
+    assert t1.meta['flow_path'] == osp.abspath(
+        osp.join(flow, 'classA', 'vid1.zip'))
+    assert t1.meta['alpha'] == 0.01 and t1.meta['beta'] == 0.5
+    assert t1.meta['motion_boundary'] is False
+    assert t1.length.mean() > 3  # translation: most points live on
+    # resume: nothing redone, outputs untouched
+    stamp = os.stat(osp.join(out, 'classA', 'vid1.npz')).st_mtime_ns
+    res2 = _run(flow, out, '--points', '300', '--seed', '3')
+    assert 'done 0' in res2.stdout and 'skipped (already done) 2' in res2.stdout
+    assert 'failed 1' in res2.stdout
+    assert os.stat(osp.join(out, 'classA', 'vid1.npz')).st_mtime_ns == stamp
+    first = load_tracks(osp.join(out, 'classB', 'vid2.npz'))
+    os.remove(osp.join(out, 'classB', 'vid2.npz'))
+    res3 = _run(flow, out, '--points', '300', '--seed', '3', '--shard', '1',
+                '--num-shards', '2')
+    # sorted names: classA/vid1, classB/broken, classB/vid2 -> shard 1 has
+    # only classB/broken
+    assert 'done 0' in res3.stdout and 'failed 1' in res3.stdout
+    res4 = _run(flow, out, '--points', '300', '--seed', '3', '--shard', '0',
+                '--num-shards', '2', '--motion-boundary')
+    assert 'done 1' in res4.stdout
+    t2 = load_tracks(osp.join(out, 'classB', 'vid2.npz'))
+    assert t2.meta['motion_boundary'] is True
+    # same seed and name -> same seeds as the first run, whatever the shard
+    np.testing.assert_array_equal(t2.start, first.start)
+    s2 = t2.points[np.cumsum(t2.length) - t2.length]
+    s1 = first.points[np.cumsum(first.length) - first.length]
+    np.testing.assert_array_equal(s1, s2)
+    assert np.all(t2.length <= first.length)  # extra stop rule only cuts
+
+
+def test_bad_arguments(tmp_path):
+    res = _run(str(tmp_path / 'nope'), str(tmp_path / 'out'))
+    assert res.returncode == 2
+    assert 'nope' in res.stderr and 'extract_flow' in res.stderr
+    os.makedirs(tmp_path / 'empty')
+    res = _run(str(tmp_path / 'empty'), str(tmp_path / 'out'))
+    assert res.returncode == 2 and 'no flow stores' in res.stderr

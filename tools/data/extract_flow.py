@@ -23,11 +23,10 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from pico_mm.flow.backends import DIS_PRESETS, build_backend  # noqa: E402
-from pico_mm.flow.extract import (extract_snippets, extract_video,  # noqa: E402
-                                  list_inputs, write_json)
 from pico_mm.utils.batch_job import (JobItem, add_shard_args,  # noqa: E402
                                      default_log_path, resolve_shard, run_jobs)
+
+DIS_PRESETS = ('fast', 'medium', 'ultrafast')  # pico_mm.flow.backends.DIS_PRESETS
 
 
 def parse_args(argv=None):
@@ -46,7 +45,7 @@ def parse_args(argv=None):
     p.add_argument('--raft-iters', type=int, default=32, help='RAFT refinement iterations')
     p.add_argument('--device', default='auto', help='RAFT device: auto, cpu, cuda, cuda:1')
     p.add_argument('--bf16', action='store_true', help='RAFT bf16 autocast (CUDA only)')
-    p.add_argument('--dis-preset', choices=sorted(DIS_PRESETS), default='medium')
+    p.add_argument('--dis-preset', choices=DIS_PRESETS, default='medium')
     p.add_argument('--bound', type=float, default=20.0, help='flow clip bound B in px')
     p.add_argument('--quality', type=int, default=95, help='JPEG quality (1-100)')
     p.add_argument('--fps', type=float, default=30.0,
@@ -83,6 +82,10 @@ def main(argv=None) -> int:
     if args.bound <= 0:
         print(f'error: --bound must be > 0, got {args.bound}', file=sys.stderr)
         return 2
+    # heavy imports (torch via pico_mm) only after the arguments are valid
+    from pico_mm.flow.backends import build_backend
+    from pico_mm.flow.extract import (extract_snippets, extract_video,
+                                      list_inputs, write_json)
     try:
         inputs = list_inputs(args.input, args.data_root)
         shard = resolve_shard(args.shard, args.num_shards)

@@ -1,0 +1,161 @@
+"""tools/data/extract_flow.py end to end (subprocess): outputs, corrupt-file skip,
+kill + resume byte identity, sharding, list files, errors."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from pico_mm.flow import load_frames, num_frames, read_flow, read_meta
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOL = os.path.join(ROOT, 'tools', 'data', 'extract_flow.py')
+
+
+def make_videos(root, n_videos=3, n_frames=12, size=(96, 128), shift=(2, 1)):
+    """Videos of a texture panning by `shift` px/frame, plus a corrupt file."""
+    rng = np.random.default_rng(0)
+    h, w = size
+    big = cv2.GaussianBlur(rng.uniform(0, 255, (h + 200, w + 200, 3)).astype(np.float32),
+                           (0, 0), 2)
+    big = cv2.normalize(big, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    paths = []
+    for v in range(n_videos):
+        p = os.path.join(root, f'c{v % 2}', f'vid{v}.avi')
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        vw = cv2.VideoWriter(p, cv2.VideoWriter_fourcc(*'MJPG'), 30, (w, h))
+        for i in range(n_frames):
+            x, y = 10 + v + shift[0] * i, 10 + shift[1] * i
+            vw.write(np.ascontiguousarray(big[y:y + h, x:x + w]))
+        vw.release()
+        paths.append(p)
+    with open(os.path.join(root, 'c0', 'broken.mp4'), 'wb') as f:
+        f.write(b'\x00\x00\x00\x18ftypmp42' + os.urandom(2000))
+    return paths
+
+
+def run_tool(*args, env=None, **kw):
+    e = dict(os.environ, **(env or {}))
+    for k in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID', 'SLURM_ARRAY_TASK_COUNT'):
+        if not env or k not in env:
+            e.pop(k, None)
+    return subprocess.run([sys.executable, TOOL, *map(str, args), '--no-progress',
+                           '--threads', '1'], cwd=ROOT, capture_output=True, text=True,
+                          env=e, timeout=300, **kw)
+
+
+def zips(d):
+    return sorted(os.path.relpath(p, d) for p in glob.glob(os.path.join(d, '**', '*.zip'),
+                                                          recursive=True))
+
+
+def test_help():
+    r = subprocess.run([sys.executable, TOOL, '--help'], capture_output=True, text=True)
+    assert r.returncode == 0 and '--raft-checkpoint' in r.stdout and '--shard' in r.stdout
+
+
+def test_end_to_end_with_corrupt_file_and_rawframes(tmp_path):
+    src = tmp_path / 'videos'
+    paths = make_videos(str(src))
+    rf = src / 'c1' / 'frames_clip'
+    os.makedirs(rf)
+    for i, f in enumerate(load_frames(paths[0], fps=None, short_side=None)[:5]):
+        cv2.imwrite(str(rf / f'img_{i + 1:05d}.jpg'), f)
+    out = tmp_path / 'flow'
+    r = run_tool(src, out, '--short-side', 64)
+    assert r.returncode == 0, r.stderr
+    assert zips(str(out)) == ['c0/vid0.zip', 'c0/vid2.zip', 'c1/frames_clip.zip',
+                              'c1/vid1.zip']
+    assert 'done 4' in r.stdout and 'failed 1' in r.stdout and 'broken' in r.stdout
+    log = open(out / 'extract_flow.shard0of1.log').read()
+    assert 'SKIP c0/broken' in log and 'broken.mp4' in log
+    z = str(out / 'c0' / 'vid0.zip')
+    meta = read_meta(z)
+    assert meta['source_kind'] == 'video' and meta['backend'] == 'dis'
+    assert meta['height'] == 64 and meta['width'] == 85 and meta['short_side'] == 64
+    assert num_frames(z) == 12 == len(load_frames(meta['source'], fps=30, short_side=64))
+    fwd, bwd = read_flow(z, 4)
+    s = 64 / 96  # the crop window pans (+2, +1) px/frame at 96 px: content moves
+    core = (slice(8, -8), slice(8, -8))  # by (-2, -1), scaled to 64 px
+    np.testing.assert_allclose(np.median(fwd[core].reshape(-1, 2), 0), [-2 * s, -s],
+                               atol=0.2)
+    np.testing.assert_allclose(np.median(bwd[core].reshape(-1, 2), 0), [2 * s, s],
+                               atol=0.2)
+    assert read_meta(str(out / 'c1' / 'frames_clip.zip'))['source_kind'] == 'rawframes'
+    assert num_frames(str(out / 'c1' / 'frames_clip.zip')) == 5
+    # second run: everything finished is skipped, the corrupt file retried and logged
+    r2 = run_tool(src, out, '--short-side', 64)
+    assert 'skipped (already done) 4' in r2.stdout and 'failed 1' in r2.stdout
+
+
+def test_kill_and_resume_is_byte_identical(tmp_path):
+    src = tmp_path / 'videos'
+    make_videos(str(src), n_videos=4, n_frames=40, size=(120, 160))
+    args = ['--short-side', 120, '--dis-preset', 'medium', '--batch-size', 4]
+    clean = tmp_path / 'clean'
+    assert run_tool(src, clean, *args).returncode == 0
+    out = tmp_path / 'killed'
+    e = {k: v for k, v in os.environ.items() if k not in ('RANK', 'WORLD_SIZE')}
+    proc = subprocess.Popen([sys.executable, TOOL, str(src), str(out), *map(str, args),
+                             '--no-progress', '--threads', '1'], cwd=ROOT, env=e,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_mid_item = False
+    t0 = time.time()
+    while proc.poll() is None and time.time() - t0 < 120:
+        temps = glob.glob(str(out / '**' / '.*.tmp*'), recursive=True)
+        if temps and len(zips(str(out))) >= 1:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            killed_mid_item = True
+            break
+        time.sleep(0.002)
+    assert killed_mid_item, 'extraction finished before it could be killed'
+    partial = zips(str(out))
+    assert 1 <= len(partial) < 4
+    assert glob.glob(str(out / '**' / '.*.tmp*'), recursive=True)  # half file is a temp
+    r = run_tool(src, out, *args)
+    assert r.returncode == 0 and f'skipped (already done) {len(partial)}' in r.stdout
+    assert zips(str(out)) == zips(str(clean))
+    for name in zips(str(clean)):
+        assert (out / name).read_bytes() == (clean / name).read_bytes(), name
+    assert not glob.glob(str(out / '**' / '.*.tmp*'), recursive=True)
+
+
+def test_shards_and_list_file(tmp_path):
+    src = tmp_path / 'videos'
+    make_videos(str(src), n_videos=3, n_frames=4)
+    lst = tmp_path / 'train_list_videos.txt'
+    lst.write_text('c0/vid0.avi 0\nc1/vid1.avi 1\nc0/vid2.avi 0\nc0/missing.avi 3\n')
+    out = tmp_path / 'flow'
+    r0 = run_tool(lst, out, '--data-root', src, '--short-side', 32, '--shard', 0,
+                  '--num-shards', 2)
+    assert r0.returncode == 0, r0.stderr
+    # sorted names: c0/missing, c0/vid0, c0/vid2, c1/vid1 -> shard 0 = missing, vid2
+    assert zips(str(out)) == ['c0/vid2.zip'] and 'missing.avi' in r0.stdout
+    r1 = run_tool(lst, out, '--data-root', src, '--short-side', 32,
+                  env={'RANK': '1', 'WORLD_SIZE': '2'})
+    assert 'shard 1 of 2' in r1.stdout
+    assert zips(str(out)) == ['c0/vid0.zip', 'c0/vid2.zip', 'c1/vid1.zip']
+    assert os.path.isfile(out / 'extract_flow.shard1of2.log')
+
+
+@pytest.mark.parametrize('args,msg', [
+    (['NOPE', 'OUT'], 'NOPE: input not found'),
+    (['.', 'OUT', '--quality', '0'], '--quality'),
+    (['.', 'OUT', '--backend', 'raft'], '--raft-checkpoint'),
+    (['.', 'OUT', '--backend', 'raft', '--raft-checkpoint', 'no.pth'], 'no.pth'),
+])
+def test_bad_arguments_give_one_clear_line(tmp_path, args, msg):
+    args = [str(tmp_path / a) if a in ('NOPE', 'OUT') else a for a in args]
+    if args[0] == '.':
+        make_videos(str(tmp_path / 'v'), n_videos=1, n_frames=2)
+        args[0] = str(tmp_path / 'v')
+    r = run_tool(*args)
+    assert r.returncode == 2
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith('error')]
+    assert len(lines) == 1 and msg in lines[0], r.stderr

@@ -63,9 +63,15 @@ class StreamingExtractor:
 def base_meta(source: str, source_kind: str, fps, short_side, backend,
               source_rel: Optional[str] = None,
               source_fps: Optional[float] = None) -> Dict:
-    """Meta keys shared by whole-video and snippet stores."""
+    """Meta keys shared by whole-video and snippet stores.
+
+    ``source_rel`` is the source path relative to the INPUT root (as in a
+    list file), recorded as ``source_rel_path`` so that a moved dataset can
+    be found again (``load_store_frames(..., source_root=NEW_ROOT)``).
+    """
     meta = dict(source=source, source_abs=os.path.abspath(source),
-                source_rel=source_rel if source_rel is not None else source,
+                source_rel_path=source_rel if source_rel is not None
+                else os.path.basename(os.path.normpath(source)),
                 source_kind=source_kind, fps=fps or None,
                 short_side=short_side or None, frame_offset=0)
     if source_kind == 'video':
@@ -161,7 +167,7 @@ def extract_snippets(source: str, out_dir: str, backend,
             cur[0].close()
             if os.path.exists(cur[2]):
                 os.remove(cur[2])
-    return dict(source=source, source_rel=source_rel or source, fps=fps,
+    return dict(source=source, source_rel_path=meta0['source_rel_path'], fps=fps,
                 short_side=short_side, num_frames=n, detector=detector,
                 snippet_seconds=snippet_seconds, min_seconds=min_seconds,
                 shots=[list(s) for s in shots], snippets=done)

@@ -223,14 +223,18 @@ def load_store_frames(flow_path: str, indices: Optional[Sequence[int]] = None,
     Args:
         flow_path: Store zip.
         indices: Store frame indices (0 .. num_frames-1); None for all.
-        source_root: Directory to resolve a relative ``meta['source']``
-            against (default: as stored).
+        source_root: Folder the store's INPUT moved to: the source is then
+            ``source_root/meta['source_rel_path']`` (default: ``meta['source']``,
+            else ``meta['source_abs']``).
     """
     from .store import read_meta
     meta = read_meta(flow_path)
-    src = meta['source']
-    if source_root and not os.path.isabs(src):
-        src = os.path.join(source_root, src)
+    if source_root:
+        src = os.path.join(source_root, meta.get('source_rel_path', meta['source']))
+    elif os.path.exists(meta['source']):
+        src = meta['source']
+    else:  # relative to another working directory: try the absolute path
+        src = meta.get('source_abs', meta['source'])
     off = int(meta.get('frame_offset', 0))
     n = int(meta['num_frames'])
     idx = list(range(n)) if indices is None else [int(i) for i in indices]

@@ -1,6 +1,7 @@
 """tools/data/extract_flow.py end to end (subprocess): outputs, corrupt-file skip,
 kill + resume byte identity, sharding, list files, errors."""
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pico_mm.flow import load_frames, num_frames, read_flow, read_meta
+from pico_mm.flow import load_frames, load_store_frames, num_frames, read_flow, read_meta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, 'tools', 'data', 'extract_flow.py')
@@ -87,6 +88,12 @@ def test_end_to_end_with_corrupt_file_and_rawframes(tmp_path):
     np.testing.assert_allclose(np.median(bwd[core].reshape(-1, 2), 0), [2 * s, s],
                                atol=0.2)
     assert read_meta(str(out / 'c1' / 'frames_clip.zip'))['source_kind'] == 'rawframes'
+    assert meta['source_rel_path'] == os.path.join('c0', 'vid0.avi')
+    frames = load_frames(meta['source'], [3], fps=30, short_side=64)
+    os.rename(src, tmp_path / 'moved')
+    again = load_store_frames(z, [3], source_root=str(tmp_path / 'moved'))
+    assert np.array_equal(frames[0], again[0])
+    os.rename(tmp_path / 'moved', src)
     assert num_frames(str(out / 'c1' / 'frames_clip.zip')) == 5
     # second run: everything finished is skipped, the corrupt file retried and logged
     r2 = run_tool(src, out, '--short-side', 64)
@@ -142,6 +149,35 @@ def test_shards_and_list_file(tmp_path):
     assert 'shard 1 of 2' in r1.stdout
     assert zips(str(out)) == ['c0/vid0.zip', 'c0/vid2.zip', 'c1/vid1.zip']
     assert os.path.isfile(out / 'extract_flow.shard1of2.log')
+
+
+def test_shots_mode(tmp_path):
+    """Two 1.5 s shots at 20 Hz -> 1 s snippets: [0,20) and the 10-frame
+    remainders are kept (>= --min-snippet-seconds 0.5)."""
+    rng = np.random.default_rng(1)
+    os.makedirs(tmp_path / 'yt')
+    p = str(tmp_path / 'yt' / 'long.avi')
+    vw = cv2.VideoWriter(p, cv2.VideoWriter_fourcc(*'MJPG'), 20, (80, 60))
+    for shot, tint in enumerate([(0.2, 0.5, 1.0), (1.0, 0.5, 0.1)]):
+        tex = cv2.GaussianBlur(rng.uniform(0, 255, (120, 160, 3)).astype(np.float32),
+                               (0, 0), 3)
+        tex = np.clip(cv2.normalize(tex, None, 0, 255, cv2.NORM_MINMAX) * tint, 0, 255)
+        for i in range(30):
+            vw.write(np.ascontiguousarray(tex[i:i + 60, i:i + 80].astype(np.uint8)))
+    vw.release()
+    out = tmp_path / 'flow'
+    r = run_tool(tmp_path / 'yt', out, '--shots', '--fps', 20, '--short-side', 0,
+                 '--snippet-seconds', 1, '--min-snippet-seconds', 0.5)
+    assert r.returncode == 0, r.stderr
+    assert zips(str(out)) == ['long/snippet_000000.zip', 'long/snippet_000020.zip',
+                              'long/snippet_000030.zip', 'long/snippet_000050.zip']
+    man = json.load(open(out / 'long' / 'snippets.json'))
+    assert man['shots'] == [[0, 29], [30, 59]] and man['detector'] == 'histogram'
+    m = read_meta(str(out / 'long' / 'snippet_000030.zip'))
+    assert m['frame_offset'] == 30 and m['num_frames'] == 20
+    r2 = run_tool(tmp_path / 'yt', out, '--shots', '--fps', 20, '--short-side', 0,
+                  '--snippet-seconds', 1, '--min-snippet-seconds', 0.5)
+    assert 'skipped (already done) 1' in r2.stdout
 
 
 @pytest.mark.parametrize('args,msg', [

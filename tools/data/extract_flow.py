@@ -111,6 +111,14 @@ def main(argv=None) -> int:
         print(f'error: {e}', file=sys.stderr)
         return 2
 
+    from pico_mm.flow.video import is_rawframe_dir
+    if os.path.isfile(args.input) and not args.input.lower().endswith(
+            ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg', '.mpeg', '.flv', '.wmv')):
+        root = args.data_root or os.path.dirname(os.path.abspath(args.input))
+    elif os.path.isfile(args.input) or is_rawframe_dir(args.input):
+        root = os.path.dirname(os.path.abspath(args.input))
+    else:
+        root = args.input
     fps = args.fps or None
     short = args.short_side or None
     items = []
@@ -125,7 +133,9 @@ def main(argv=None) -> int:
         path, kind = item.payload
         common = dict(fps=fps, short_side=short, bound=args.bound,
                       quality=args.quality, batch_size=args.batch_size,
-                      source_rel=item.name, source_fps=args.source_fps)
+                      source_rel=os.path.relpath(os.path.abspath(path),
+                                                 os.path.abspath(root)),
+                      source_fps=args.source_fps)
         if args.shots:
             if kind != 'video':
                 raise ValueError('--shots needs video files, not rawframes')

@@ -31,7 +31,8 @@ from pico_mm.utils.batch_job import (JobItem, add_shard_args,  # noqa: E402
 DEFAULT_POINTS = 4096
 
 
-def add_track_args(p: argparse.ArgumentParser) -> None:
+def add_track_args(p: argparse.ArgumentParser,
+                   device_alias: bool = True) -> None:
     """Tracking options (shared with tools/data/preprocess.py)."""
     p.add_argument('--points', type=int, default=DEFAULT_POINTS,
                    help='seeds per video, uniform in space and time')
@@ -44,8 +45,10 @@ def add_track_args(p: argparse.ArgumentParser) -> None:
                    '(|∇u|²+|∇v|² > 0.01|w|² + 0.002)')
     p.add_argument('--seed', type=int, default=0,
                    help='global seed (each video also hashes its name)')
-    p.add_argument('--track-device', '--device', dest='track_device',
-                   default='auto', help='tracking device: auto, cpu, cuda')
+    names = ('--track-device', '--device') if device_alias else (
+        '--track-device', )
+    p.add_argument(*names, dest='track_device', default='auto',
+                   help='tracking device: auto, cpu, cuda')
 
 
 def parse_args(argv=None):
@@ -125,14 +128,53 @@ def track_store(path: str, out_path: str, name: str, args) -> str:
             f'stopped inconsistent {np.mean(tracks.stop == 2):.1%}')
 
 
+def check_track_args(args) -> str:
+    """Return an error message for bad tracking options, or ''."""
+    if args.points < 1:
+        return f'--points must be >= 1, got {args.points}'
+    if args.alpha < 0 or args.beta < 0:
+        return '--alpha and --beta must be >= 0'
+    return ''
+
+
+def run_tracking(stores, out_dir: str, args, shard, progress: bool = True,
+                 log_shard=None):
+    """Track ``stores`` (``(rel, path)`` list) with batch_job; returns summary.
+
+    Args:
+        stores (list[tuple[str, str]]): Stores to track (all shards).
+        out_dir (str): Output folder.
+        args (argparse.Namespace): Tracking options (``add_track_args``) plus
+            ``overwrite``.
+        shard (tuple[int, int]): ``(index, count)``.
+        progress (bool): Show a progress bar.
+        log_shard (tuple[int, int], optional): Shard named in the log file
+            name (default ``shard``).
+
+    Returns:
+        tuple: ``(JobSummary, log_path)``.
+    """
+    items = [
+        JobItem(rel, osp.join(out_dir, rel + '.npz'), path)
+        for rel, path in stores
+    ]
+
+    def worker(item: JobItem, tmp: str) -> str:
+        return track_store(item.payload, tmp, item.name, args)
+
+    os.makedirs(out_dir, exist_ok=True)
+    log = default_log_path(out_dir, 'track_points', log_shard or shard)
+    summary = run_jobs(items, worker, shard=shard[0], num_shards=shard[1],
+                       log_path=log, desc='track_points',
+                       overwrite=args.overwrite, progress=progress)
+    return summary, log
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.points < 1:
-        print(f'error: --points must be >= 1, got {args.points}',
-              file=sys.stderr)
-        return 2
-    if args.alpha < 0 or args.beta < 0:
-        print('error: --alpha and --beta must be >= 0', file=sys.stderr)
+    err = check_track_args(args)
+    if err:
+        print(f'error: {err}', file=sys.stderr)
         return 2
     try:
         stores = list_stores(args.flow_dir)
@@ -149,20 +191,8 @@ def main(argv=None) -> int:
         import torch
         cv2.setNumThreads(args.threads)
         torch.set_num_threads(args.threads)
-    items = [
-        JobItem(rel, osp.join(args.out_dir, rel + '.npz'), path)
-        for rel, path in stores
-    ]
-
-    def worker(item: JobItem, tmp: str) -> str:
-        return track_store(item.payload, tmp, item.name, args)
-
-    os.makedirs(args.out_dir, exist_ok=True)
-    log = default_log_path(args.out_dir, 'track_points', shard)
-    summary = run_jobs(items, worker, shard=shard[0], num_shards=shard[1],
-                       log_path=log, desc='track_points',
-                       overwrite=args.overwrite,
-                       progress=not args.no_progress)
+    summary, log = run_tracking(stores, args.out_dir, args, shard,
+                                not args.no_progress)
     print(summary.format())
     print(f'log: {log}')
     failed_all = summary.failed and not (summary.done

@@ -13,6 +13,10 @@ index exists. ``fps=None`` keeps every source frame. Rawframe folders have
 no rate: they are taken as already at the target rate unless ``source_fps``
 is given.
 
+A video that decodes to fewer than 90 % of the frames its container
+announces raises :class:`VideoReadError` (truncated download) once the
+stream ends.
+
 Resize: the short side is scaled to ``short_side`` keeping the aspect ratio
 (long side rounded), like mmaction2's ``--new-short``; ``cv2.INTER_AREA``
 when shrinking, ``cv2.INTER_LINEAR`` when enlarging; ``0``/``None`` keeps
@@ -30,6 +34,10 @@ import numpy as np
 VIDEO_EXTS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
               '.mpeg', '.flv', '.wmv')
 RAWFRAME_TMPL = 'img_{:05d}.jpg'
+# A video decoding to fewer than this fraction of the frame count its container
+# announces is reported as truncated (counts from duration × fps can be a few
+# percent off, hence the margin).
+TRUNCATED_FRACTION = 0.9
 
 
 class VideoReadError(RuntimeError):
@@ -119,15 +127,21 @@ def _iter_source(source: str, tmpl: str) -> Tuple[Optional[float], Iterator]:
                              'container); re-download or re-encode it')
     fps = float(cap.get(cv2.CAP_PROP_FPS))
     fps = fps if math.isfinite(fps) and 0 < fps < 1000 else None
+    reported = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    reported = int(reported) if math.isfinite(reported) and reported > 0 else 0
 
     def gen():
+        n = 0
         try:
-            while True:
-                if not cap.grab():
-                    return
+            while cap.grab():
+                n += 1
                 yield lambda: _retrieve(cap, source)
         finally:
             cap.release()
+        if n < TRUNCATED_FRACTION * reported - 1:
+            raise VideoReadError(
+                f'{source}: truncated or corrupt: decoded {n} of {reported} frames '
+                'the container announces; re-download or re-encode it')
     return fps, gen()
 
 

@@ -113,6 +113,13 @@ def test_unreadable_sources_raise_named_errors(tmp_path):
         f.write(b'\xff\xd8 truncated')
     with pytest.raises(VideoReadError, match='img_00002.jpg'):
         load_frames(d, fps=None)
+    full = write_video(tmp_path / 'full.avi', 40, fourcc='MJPG')
+    data = open(full, 'rb').read()
+    trunc = tmp_path / 'trunc.avi'
+    trunc.write_bytes(data[:int(len(data) * 0.6)])   # header says 40 frames
+    with pytest.raises(VideoReadError, match='trunc.avi: truncated'):
+        load_frames(str(trunc), fps=None)
+    assert len(load_frames(str(trunc), [3], fps=None)) == 1  # the head is still readable
     one = write_video(tmp_path / 'one.avi', 1)
     with pytest.raises(VideoReadError, match='too short'):
         extract_video(one, str(tmp_path / 'one.zip'), DISBackend(), 'video')

@@ -85,11 +85,15 @@ def test_resize_matches_cv2_sampling_grid(src, dst):
 
 
 def test_mark_outside_uses_pixel_extent():
-    pts = np.array([[-0.5, 0], [-0.51, 0], [9.49, 0], [9.5, 0], [0, 4.49],
-                    [0, 4.5]], np.float32)
+    pts = np.array([[-0.5, 0], [-0.51, 0], [9.5, 0], [9.51, 0], [0, 4.5],
+                    [0, 4.51], [3, -0.5]], np.float32)
     out = ops.mark_outside(pts.copy(), 10, 5)
     np.testing.assert_array_equal(
-        np.isfinite(out).all(1), [True, False, True, False, True, False])
+        np.isfinite(out).all(1),
+        [True, False, True, False, True, False, True])
+    # the extent is closed, so a flip keeps inside points inside
+    flipped = ops.flip_points(pts[np.isfinite(out).all(1)], 10, 5, 'diagonal')
+    assert np.isfinite(ops.mark_outside(flipped, 10, 5)).all()
 
 
 def test_as_points_rejects_bad_shapes_and_accepts_empty():

@@ -2,7 +2,9 @@
 
 Coordinates follow ``docs/contracts.md``: float ``(x, y)`` in pixel-index
 coordinates, the centre of pixel ``img[r, c]`` is ``(x=c, y=r)``; pixel ``c``
-covers ``[c - 0.5, c + 0.5)``. Points that leave the image are set to NaN (not
+covers ``[c - 0.5, c + 0.5]``, so an image of width W spans the closed range
+``[-0.5, W - 0.5]`` (closed so that a flip maps the image extent onto
+itself; ``grid_sample(align_corners=False)`` reaches exactly ±1 there). Points that leave the image are set to NaN (not
 removed) so that two point arrays of a pair stay aligned; the view wrapper
 (:class:`CorrespondenceViews`) drops every pair with a NaN in either view.
 """
@@ -33,11 +35,12 @@ def mark_outside(points: np.ndarray, width: int, height: int) -> np.ndarray:
         height (int): Image height H.
 
     Returns:
-        np.ndarray: the same M×2 array; rows outside ``[-0.5, W-0.5) ×
-        [-0.5, H-0.5)`` are NaN.
+        np.ndarray: the same M×2 array; rows outside ``[-0.5, W-0.5] ×
+        [-0.5, H-0.5]`` are NaN.
     """
     x, y = points[:, 0], points[:, 1]
-    out = ~((x >= -0.5) & (x < width - 0.5) & (y >= -0.5) & (y < height - 0.5))
+    out = ~((x >= -0.5) & (x <= width - 0.5) & (y >= -0.5)
+            & (y <= height - 0.5))
     points[out] = np.nan
     return points
 

@@ -1,0 +1,324 @@
+"""Frame pairs with pixel correspondences from videos and their point tracks."""
+import glob
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmselfsup.registry import DATASETS
+
+from pico_mm.flow import VideoReadError, load_frames, parse_list_file
+from pico_mm.tracking import anchor_sample, load_tracks, random_sample
+
+from .lru_cache import LRUCache
+
+SAMPLERS = ('anchor', 'random', 'static_video', 'static_frame')
+
+
+@DATASETS.register_module()
+class VideoCorrespondenceDataset(BaseDataset):
+    """PiCo training data: two frames of a video and their point pairs.
+
+    Each item is one video of an mmaction2 list (``path label`` or
+    ``frame_dir total_frames label``). ``__getitem__`` picks two frames and
+    their correspondences with ``frame_sampler``:
+
+    - ``'anchor'``: top-K anchor sampling on the video's tracks
+      (:func:`pico_mm.tracking.anchor_sample`), frame 1 = anchor, frame 2 =
+      one of the K returned frames (uniform over those with pairs);
+    - ``'random'``: the same with :func:`pico_mm.tracking.random_sample`;
+    - ``'static_video'``: two different random frames of the video with the
+      identity correspondence (zero flow): random points, same coordinates;
+    - ``'static_frame'``: one random frame twice, identity correspondence.
+
+    ``alpha``/``beta`` (forward-backward test) and ``k`` are applied at load
+    time through :func:`pico_mm.tracking.load_tracks`. Frames are decoded with
+    :func:`pico_mm.flow.load_frames` at the ``fps``/``short_side`` stored in the
+    track meta (so they match the flow the tracks came from). Decoded frames
+    and loaded tracks are kept in small per-worker LRU caches.
+
+    A video without usable pairs (or whose pairs all leave the augmented
+    views) is resampled: up to ``max_retries`` further attempts, then a
+    ``RuntimeError`` names every video tried and why it failed.
+
+    Results before the pipeline: ``img``, ``img2`` (H×W×3 uint8 BGR),
+    ``points1``, ``points2`` (M×2 float32 (x, y), pixel-index coordinates of
+    ``docs/contracts.md``), ``video``, ``frame_inds`` ((t1, t2)),
+    ``frame_sampler``, ``ori_shape``, ``img_shape``, ``sample_idx``.
+
+    Args:
+        ann_file (str): mmaction2 video or rawframe list.
+        data_root (str): Root joined to ``ann_file`` and ``data_prefix``.
+        data_prefix (dict): ``video`` (folder of the list's paths) and
+            ``tracks`` (folder of the ``<path minus ext>.npz`` track files of
+            ``tools/data/track_points.py``; may be empty for the static
+            samplers).
+        frame_sampler (str): One of ``SAMPLERS``.
+        alpha (float, optional): Consistency alpha (None: extraction value).
+        beta (float, optional): Consistency beta (None: extraction value).
+        k (int): Top-K frames of anchor / random sampling.
+        num_static_points (int): Random points of the static samplers.
+        min_pairs (int): Fewest pairs a sample must keep after the pipeline.
+        max_retries (int): Resampling attempts before giving up.
+        fps (float): Decode fps when no track file gives one (static modes).
+        short_side (int): Decode short side when no track file gives one.
+        track_suffix (str): Suffix of the track files.
+        frame_cache_size (int): Decoded frames kept per worker.
+        track_cache_size (int): Loaded track files kept per worker.
+        pipeline (list): Transforms, e.g. ``CorrespondenceViews`` +
+            ``PackPiCoInputs``.
+        **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 data_root: str = '',
+                 data_prefix: Optional[Dict] = None,
+                 frame_sampler: str = 'anchor',
+                 alpha: Optional[float] = None,
+                 beta: Optional[float] = None,
+                 k: int = 4,
+                 num_static_points: int = 2048,
+                 min_pairs: int = 1,
+                 max_retries: int = 10,
+                 fps: float = 30,
+                 short_side: int = 256,
+                 track_suffix: str = '.npz',
+                 frame_cache_size: int = 64,
+                 track_cache_size: int = 8,
+                 pipeline: Sequence = (),
+                 **kwargs) -> None:
+        if frame_sampler not in SAMPLERS:
+            raise ValueError(f'frame_sampler must be one of {SAMPLERS}, '
+                             f'got {frame_sampler!r}')
+        if k < 1:
+            raise ValueError(f'k must be >= 1, got {k}')
+        self.frame_sampler = frame_sampler
+        self.alpha, self.beta, self.k = alpha, beta, int(k)
+        self.num_static_points = int(num_static_points)
+        self.min_pairs = int(min_pairs)
+        self.max_retries = int(max_retries)
+        self.fps, self.short_side = fps, short_side
+        self.track_suffix = track_suffix
+        self._frames = LRUCache(frame_cache_size)
+        self._tracks = LRUCache(track_cache_size)
+        self._num_frames: Dict[str, int] = {}
+        prefix = dict(video='', tracks='')
+        prefix.update(data_prefix or {})
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=prefix,
+            pipeline=list(pipeline),
+            **kwargs)
+
+    # ------------------------------------------------------------- loading
+    def load_data_list(self) -> List[Dict]:
+        """Read the video list (:func:`pico_mm.flow.parse_list_file`).
+
+        A video whose tracks are shot snippets (``<tracks>/<rel minus
+        ext>/snippet_*.npz``, as ``tools/data/extract_flow.py`` writes them
+        for shot-split input) gives one item per snippet.
+        """
+        video_dir = self.data_prefix.get('video', '') or None
+        track_dir = self.data_prefix.get('tracks', '') or None
+        items = []
+        for rel, source in parse_list_file(self.ann_file, video_dir):
+            info = dict(rel_path=rel, source=source, track_dir=track_dir,
+                        track_file=None)
+            snip_dir = (osp.join(track_dir, osp.splitext(rel)[0])
+                        if track_dir else '')
+            snippets = (sorted(glob.glob(osp.join(
+                snip_dir, 'snippet_*' + self.track_suffix)))
+                        if snip_dir and osp.isdir(snip_dir) else [])
+            if snippets:
+                for path in snippets:
+                    name = osp.splitext(osp.basename(path))[0]
+                    items.append(dict(info, track_file=path,
+                                      rel_path=f'{rel}#{name}'))
+            else:
+                items.append(info)
+        if not items:
+            raise ValueError(f'video list {self.ann_file} has no entries')
+        return items
+
+    def track_path(self, info: Dict) -> Optional[str]:
+        """Track file of a video.
+
+        ``<tracks>/<rel minus ext>.npz`` (what ``tools/data/track_points.py``
+        writes) or ``<tracks>/<rel>.npz``; a snippet item carries its own
+        file. Returns None when no track folder is configured.
+        """
+        if info.get('track_file'):
+            return info['track_file']
+        if info['track_dir'] is None:
+            return None
+        rel = info['rel_path'].rstrip('/')
+        cands = [osp.splitext(rel)[0] + self.track_suffix,
+                 rel + self.track_suffix]
+        for cand in cands:
+            path = osp.join(info['track_dir'], cand)
+            if osp.isfile(path):
+                return path
+        return osp.join(info['track_dir'], cands[0])
+
+    def _load_tracks(self, info: Dict):
+        path = self.track_path(info)
+        if path is None or not osp.isfile(path):
+            raise FileNotFoundError(
+                f'track file missing: {path} (run tools/data/track_points.py '
+                'or set data_prefix.tracks)')
+        return self._tracks.get(
+            path, lambda: load_tracks(path, alpha=self.alpha, beta=self.beta))
+
+    def _decode_args(self, tracks) -> Dict:
+        """``load_frames`` settings: the track meta's, else the dataset's."""
+        meta = {} if tracks is None else tracks.meta
+        return dict(
+            fps=meta.get('fps', self.fps),
+            short_side=meta.get('short_side', self.short_side),
+            source_fps=meta.get('source_fps_override'),
+            offset=int(meta.get('frame_offset', 0) or 0))
+
+    def _frames_at(self, info: Dict, inds: Sequence[int],
+                   args: Dict) -> List[np.ndarray]:
+        """Decoded frames ``inds`` (track/store indices) through the cache."""
+        src, off = info['source'], args['offset']
+        key = (src, args['fps'], args['short_side'], args['source_fps'], off)
+        found = {}
+        for t in dict.fromkeys(inds):
+            frame = self._frames.peek(key + (t, ))
+            if frame is not None:
+                found[t] = frame
+        missing = [t for t in dict.fromkeys(inds) if t not in found]
+        if missing:
+            frames = load_frames(
+                src, [t + off for t in missing],
+                fps=args['fps'],
+                short_side=args['short_side'],
+                source_fps=args['source_fps'])
+            for t, frame in zip(missing, frames):
+                found[t] = frame
+                self._frames.put(key + (t, ), frame)
+        return [found[t] for t in inds]
+
+    def _video_length(self, info: Dict, tracks) -> int:
+        if tracks is not None:
+            return int(tracks.num_frames)
+        src = info['source']
+        if src not in self._num_frames:
+            self._num_frames[src] = len(
+                load_frames(src, None, fps=self.fps,
+                            short_side=self.short_side))
+        return self._num_frames[src]
+
+    # ------------------------------------------------------------ sampling
+    def _sample_tracks(self, info: Dict, rng: np.random.Generator):
+        tracks = self._load_tracks(info)
+        fn = anchor_sample if self.frame_sampler == 'anchor' else random_sample
+        fs = fn(tracks, self.k, rng)
+        sizes = np.array([len(s) for s in fs.src], dtype=np.int64)
+        ok = np.flatnonzero(sizes >= self.min_pairs)
+        if ok.size == 0:
+            raise _NoPairs(f'no frame with >= {self.min_pairs} tracked '
+                           f'pairs (alpha={self.alpha}, beta={self.beta})')
+        i = int(rng.choice(ok))
+        t1, t2 = int(fs.anchor), int(fs.frames[i])
+        p1 = np.asarray(fs.src[i], np.float32).reshape(-1, 2)
+        p2 = np.asarray(fs.dst[i], np.float32).reshape(-1, 2)
+        return tracks, (t1, t2), p1, p2
+
+    def _sample_static(self, info: Dict, rng: np.random.Generator):
+        tracks = None
+        path = self.track_path(info)
+        if path is not None and osp.isfile(path):
+            tracks = self._load_tracks(info)
+        n = self._video_length(info, tracks)
+        if n < 1:
+            raise _NoPairs('video has no frames')
+        t1 = int(rng.integers(n))
+        t2 = t1
+        if self.frame_sampler == 'static_video' and n > 1:
+            t2 = int((t1 + rng.integers(1, n)) % n)
+        return tracks, (t1, t2), None, None
+
+    def prepare_sample(self, idx: int, rng: np.random.Generator) -> Dict:
+        """Frames and correspondences of video ``idx`` (before the pipeline).
+
+        Args:
+            idx (int): Video index.
+            rng (np.random.Generator): Source of randomness.
+
+        Returns:
+            dict: See the class docstring.
+        """
+        info = self.get_data_info(idx)
+        if self.frame_sampler in ('anchor', 'random'):
+            tracks, (t1, t2), p1, p2 = self._sample_tracks(info, rng)
+        else:
+            tracks, (t1, t2), p1, p2 = self._sample_static(info, rng)
+        img1, img2 = self._frames_at(info, (t1, t2),
+                                     self._decode_args(tracks))
+        h, w = img1.shape[:2]
+        if tracks is not None and tuple(tracks.frame_size) != (h, w):
+            raise RuntimeError(
+                f'{info["source"]}: decoded frames are {h}x{w} but the tracks '
+                f'{self.track_path(info)} were made on '
+                f'{tracks.frame_size[0]}x{tracks.frame_size[1]} frames '
+                '(wrong video, or different fps/short_side)')
+        if p1 is None:  # identity correspondence
+            m = self.num_static_points
+            p1 = np.stack([rng.uniform(0, w - 1, m),
+                           rng.uniform(0, h - 1, m)], 1).astype(np.float32)
+            p2 = p1.copy()
+        return dict(
+            img=img1, img2=img2.copy() if t1 == t2 else img2,
+            points1=p1, points2=p2, video=info['rel_path'],
+            source=info['source'], frame_inds=(t1, t2),
+            frame_sampler=self.frame_sampler, ori_shape=(h, w),
+            img_shape=(h, w), sample_idx=idx)
+
+    @staticmethod
+    def _num_valid(data) -> Optional[int]:
+        sample = data.get('data_samples') if isinstance(data, dict) else None
+        if sample is not None and 'points_valid' in sample:
+            return int(sample.points_valid.sum())
+        if isinstance(data, dict) and 'points1' in data:
+            return len(data['points1'])
+        return None
+
+    def __getitem__(self, idx: int) -> Dict:
+        """Sample ``idx`` through the pipeline, resampling bad videos.
+
+        Raises:
+            RuntimeError: ``max_retries`` resamplings all failed; the message
+                lists each video tried and the reason.
+        """
+        if not self._fully_initialized:
+            self.full_init()
+        rng = np.random.default_rng(np.random.randint(0, 2**31 - 1))
+        failures = []
+        for _ in range(self.max_retries + 1):
+            try:
+                results = self.prepare_sample(idx, rng)
+            except (_NoPairs, OSError, ValueError, IndexError,
+                    VideoReadError) as e:
+                # no pairs / missing or corrupt track or video file
+                failures.append(f'{self.get_data_info(idx)["rel_path"]}: {e}')
+                idx = int(rng.integers(len(self)))
+                continue
+            data = self.pipeline(results)
+            n = self._num_valid(data)
+            if data is not None and (n is None or n >= self.min_pairs):
+                return data
+            failures.append(f'{self.get_data_info(idx)["rel_path"]}: '
+                            f'{n} pairs left after the view pipeline')
+            idx = int(rng.integers(len(self)))
+        raise RuntimeError(
+            f'{len(failures)} attempts found no usable point pairs '
+            f'(frame_sampler={self.frame_sampler!r}); check the tracks or '
+            'loosen alpha/beta/min_pairs: ' + '; '.join(failures))
+
+
+class _NoPairs(Exception):
+    """A video yields no usable pairs (triggers resampling)."""

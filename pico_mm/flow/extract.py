@@ -74,6 +74,7 @@ def base_meta(source: str, source_kind: str, fps, short_side, backend,
                 else os.path.basename(os.path.normpath(source)),
                 source_kind=source_kind, fps=fps or None,
                 short_side=short_side or None, frame_offset=0)
+    meta['source_rel'] = meta['source_rel_path']  # alias read by track_points.py
     if source_kind == 'video':
         meta['source_native_fps'] = video_fps(source) or None
     if source_fps:

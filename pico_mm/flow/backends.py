@@ -13,6 +13,7 @@ frames2[i] → frames1[i].
   inputs ``(x - 127.5) / 127.5``, 32 refinement iterations, final flow only).
 """
 import contextlib
+import os
 from typing import Optional, Tuple
 
 import cv2
@@ -86,6 +87,23 @@ def centred_pad(h: int, w: int, multiple: int = 8,
     return t, b, l_, r
 
 
+def auto_device(cuda_count: int, env: Optional[dict] = None) -> str:
+    """``'cpu'`` without GPUs; else this process's GPU.
+
+    Under ``torchrun`` (``LOCAL_RANK``) or ``srun`` (``SLURM_LOCALID``) each
+    process on a node takes GPU ``local_rank % cuda_count``; otherwise GPU 0.
+    """
+    if cuda_count < 1:
+        return 'cpu'
+    env = os.environ if env is None else env
+    local = env.get('LOCAL_RANK', env.get('SLURM_LOCALID', '0'))
+    try:
+        idx = int(local) % cuda_count
+    except ValueError:
+        idx = 0
+    return f'cuda:{idx}'
+
+
 class RAFTBackend:
     """torchvision RAFT-large with MMFlow conventions.
 
@@ -93,7 +111,8 @@ class RAFTBackend:
         checkpoint: Path of an MMFlow RAFT or torchvision ``raft_large``
             checkpoint (never downloaded).
         iters: GRU refinement iterations (MMFlow test default 32).
-        device: ``'auto'`` (cuda if available), ``'cpu'``, ``'cuda'``, ...
+        device: ``'auto'`` (:func:`auto_device`: the local rank's GPU, else
+            CPU), ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
         bf16: bf16 autocast on CUDA (ignored on CPU).
         batch_size: Max pairs per forward call (each runs fwd and bwd, i.e.
             a model batch of ``2 * batch_size``); None = all given pairs.
@@ -107,7 +126,7 @@ class RAFTBackend:
 
         from .raft_convert import load_raft_state_dict
         if device == 'auto':
-            device = 'cuda' if torch.cuda.is_available() else 'cpu'
+            device = auto_device(torch.cuda.device_count())
         self.device = torch.device(device)
         self.iters = int(iters)
         self.bf16 = bool(bf16) and self.device.type == 'cuda'

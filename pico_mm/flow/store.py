@@ -162,10 +162,13 @@ class FlowReader:
             raise FileNotFoundError(
                 f'{path}: flow store not found (run tools/data/extract_flow.py '
                 'to create it, or fix the path)')
+        self._zip = None
         try:
             self._zip = zipfile.ZipFile(path, 'r')
             raw = self._zip.read(META_NAME)
         except (zipfile.BadZipFile, KeyError, OSError, EOFError) as e:
+            if self._zip is not None:
+                self._zip.close()
             raise ValueError(
                 f'{path}: not a complete flow store zip ({type(e).__name__}: '
                 f'{e}); delete it and re-run tools/data/extract_flow.py') from e

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from pico_mm.flow.backends import DISBackend, RAFTBackend, build_backend, centred_pad
+from pico_mm.flow.backends import (DISBackend, RAFTBackend, auto_device, build_backend,
+                                   centred_pad)
 from pico_mm.flow.raft_convert import (convert_mmflow_raft, detect_format, map_key,
                                        unwrap_state_dict)
 
@@ -47,6 +48,13 @@ def test_backend_input_checks():
         build_backend('raft')
     with pytest.raises(ValueError, match='unknown'):
         build_backend('farneback')
+
+
+def test_auto_device_follows_local_rank():
+    assert auto_device(0, {'LOCAL_RANK': '3'}) == 'cpu'
+    assert auto_device(4, {}) == 'cuda:0'
+    assert auto_device(4, {'LOCAL_RANK': '3'}) == 'cuda:3'
+    assert auto_device(2, {'SLURM_LOCALID': '3'}) == 'cuda:1'
 
 
 def test_centred_pad_matches_mmflow_and_min_size():

@@ -134,6 +134,9 @@ def extract_snippets(source: str, out_dir: str, backend,
         raise VideoReadError(f'too short: {n} frame(s) after resampling')
     snips = make_snippets(shots, fps, snippet_seconds, min_seconds)
     os.makedirs(out_dir, exist_ok=True)
+    for name in os.listdir(out_dir):  # half-written snippets of a killed run
+        if name.startswith('.snippet_') and '.tmp' in name:
+            os.remove(os.path.join(out_dir, name))
     meta0 = base_meta(source, 'video', fps, short_side, backend, source_rel,
                       source_fps)
     done: List[Dict] = []

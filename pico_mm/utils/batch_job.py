@@ -226,10 +226,21 @@ class _Log:
 
 
 def _progress(iterable, total: int, desc: str, enabled: bool):
+    """tqdm bar; without tqdm, a plain ``desc: i/total`` line every ~10 s."""
     if _tqdm is not None:
         return _tqdm(iterable, total=total, desc=desc, disable=not enabled,
                      dynamic_ncols=True)
-    return iterable
+    if not enabled:
+        return iterable
+
+    def plain():
+        last = time.time()
+        for i, x in enumerate(iterable):
+            if time.time() - last > 10:
+                print(f'{desc}: {i}/{total}', file=sys.stderr, flush=True)
+                last = time.time()
+            yield x
+    return plain()
 
 
 def run_jobs(items: Sequence[JobItem],

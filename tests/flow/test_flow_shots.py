@@ -74,6 +74,8 @@ def test_make_snippets():
 
 def test_extract_snippets_writes_one_store_per_snippet(tmp_path):
     p = cut_video(tmp_path / 'cut.avi', n1=20, n2=25, fps=10)
+    os.makedirs(tmp_path / 'out')
+    open(tmp_path / 'out' / '.snippet_000010.zip.tmp4242.zip', 'wb').close()  # killed run
     man = extract_snippets(p, str(tmp_path / 'out'), DISBackend('ultrafast'), fps=10,
                            short_side=None, snippet_seconds=1.0, min_seconds=0.5)
     assert man['shots'] == [[0, 19], [20, 44]]

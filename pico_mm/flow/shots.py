@@ -140,7 +140,8 @@ def make_snippets(shots: Sequence[Shot], fps: float, snippet_seconds: float = 10
 
 
 def detect_shots(source: str, fps: Optional[float], threshold: float = 0.5,
-                 min_frames: int = 8, source_fps: Optional[float] = None) -> Tuple[List[Shot], int, str]:
+                 min_frames: int = 8, source_fps: Optional[float] = None
+                 ) -> Tuple[List[Shot], int, str]:
     """Shots of a video in target-frame indices.
 
     Uses TransNetV2 files next to the video when present, else the histogram

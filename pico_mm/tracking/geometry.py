@@ -5,7 +5,7 @@ coordinates (the centre of ``img[r, c]`` is ``(x=c, y=r)``) and a map of any
 size is sampled with ``F.grid_sample(align_corners=False)`` at
 ``gx = (x + 0.5) / W * 2 - 1``, ``gy = (y + 0.5) / H * 2 - 1``.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -31,25 +31,45 @@ def to_chw_tensor(field, device: torch.device) -> torch.Tensor:
     return field.permute(2, 0, 1).unsqueeze(0)
 
 
+def grid_params(image_size: Tuple[int, int],
+                device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(scale, offset)`` with ``grid = xy * scale + offset`` (contracts).
+
+    ``g = (p + 0.5) / size * 2 - 1 = p * (2 / size) + (1 / size - 1)``.
+
+    Args:
+        image_size (tuple[int, int]): ``(H, W)``.
+        device (torch.device): Device of the points.
+
+    Returns:
+        tuple[torch.Tensor, torch.Tensor]: two float32 tensors of shape (2,).
+    """
+    h, w = image_size
+    scale = torch.tensor([2.0 / w, 2.0 / h], device=device)
+    offset = torch.tensor([1.0 / w - 1.0, 1.0 / h - 1.0], device=device)
+    return scale, offset
+
+
 def sample_points(maps: torch.Tensor, xy: torch.Tensor,
-                  image_size: Tuple[int, int]) -> torch.Tensor:
+                  image_size: Tuple[int, int],
+                  params: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+                  ) -> torch.Tensor:
     """Bilinearly sample a map at sub-pixel image points (one grid_sample).
 
     Args:
         maps (torch.Tensor): 1×C×h×w map (any stride w.r.t. the image).
         xy (torch.Tensor): N×2 float points ``(x, y)`` in image pixels.
         image_size (tuple[int, int]): ``(H, W)`` of the image the points live in.
+        params (tuple, optional): Cached ``grid_params(image_size, device)``.
 
     Returns:
         torch.Tensor: N×C sampled values (border padding outside the map).
     """
-    h_img, w_img = image_size
     n = xy.shape[0]
     if n == 0:
         return maps.new_zeros((0, maps.shape[1]))
-    grid = torch.empty((1, 1, n, 2), dtype=maps.dtype, device=maps.device)
-    grid[0, 0, :, 0] = (xy[:, 0] + 0.5) / w_img * 2 - 1
-    grid[0, 0, :, 1] = (xy[:, 1] + 0.5) / h_img * 2 - 1
+    scale, offset = params or grid_params(image_size, xy.device)
+    grid = torch.addcmul(offset, xy, scale).view(1, 1, n, 2)
     out = F.grid_sample(
         maps, grid, mode='bilinear', padding_mode='border',
         align_corners=False)

@@ -39,28 +39,34 @@ class TrackFileError(ValueError):
 
 
 def round_fp16(values: np.ndarray, direction: str) -> np.ndarray:
-    """Round float values to float16 towards ``'down'`` or ``'up'``.
+    """Round non-negative float values to float16 ``'down'`` or ``'up'``.
 
     Args:
-        values (np.ndarray): Non-negative float array.
+        values (np.ndarray): Non-negative float array (squared norms).
         direction (str): ``'down'`` (result <= value) or ``'up'``
-            (result >= value; may become +inf beyond the fp16 range).
+            (result >= value; +inf beyond the fp16 range).
 
     Returns:
         np.ndarray: float16 array of the same shape.
     """
-    values = np.asarray(values, dtype=np.float32)
-    if direction == 'down':
-        half = np.minimum(values, _FP16_MAX).astype(np.float16)
-        bad = half.astype(np.float32) > values
-        half[bad] = np.nextafter(half[bad], np.float16(-np.inf))
-    elif direction == 'up':
-        with np.errstate(over='ignore'):
-            half = values.astype(np.float16)
-        bad = half.astype(np.float32) < values
-        half[bad] = np.nextafter(half[bad], np.float16(np.inf))
-    else:
+    if direction not in ('down', 'up'):
         raise ValueError(f'direction must be "down" or "up", got {direction}')
+    values = np.asarray(values, dtype=np.float32)
+    if values.size and values.min() < 0:
+        raise ValueError('round_fp16 expects non-negative values')
+    if direction == 'down':
+        values_c = np.minimum(values, _FP16_MAX)
+    else:
+        values_c = values
+    with np.errstate(over='ignore'):
+        half = values_c.astype(np.float16)
+    back = half.astype(np.float32)
+    # for non-negative halves, the next float16 up/down is bits +/- 1
+    bits = half.view(np.uint16)
+    if direction == 'down':
+        bits[back > values] -= np.uint16(1)
+    else:
+        bits[back < values] += np.uint16(1)
     return half
 
 

@@ -17,17 +17,42 @@ All live points of a frame are processed at once: one ``grid_sample`` of the
 forward flow (plus its gradient map when enabled) at ``p`` and one of the
 backward flow at ``p + w``.
 """
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
 
-from .geometry import flow_gradient_sq, sample_points, to_chw_tensor
-from .track_file import round_fp16
+from .geometry import (flow_gradient_sq, grid_params, sample_points,
+                       to_chw_tensor)
 from .tracks import (STOP_END, STOP_INCONSISTENT, STOP_LEFT,
                      STOP_MOTION_BOUNDARY, Tracks)
 
+_FP16_MAX = 65504.0
 FlowProvider = Callable[[int], Tuple[np.ndarray, np.ndarray]]
+
+
+def round_terms_fp16(terms: torch.Tensor) -> np.ndarray:
+    """Store consistency terms in fp16 so re-thresholding stays exact.
+
+    ``|w+ŵ|²`` is rounded down and ``|w|²+|ŵ|²`` up (same result as
+    ``track_file.round_fp16``, computed in torch for speed): a step that passed
+    ``c < alpha s + beta`` still passes with the stored values.
+
+    Args:
+        terms (torch.Tensor): M×2 float32, non-negative.
+
+    Returns:
+        np.ndarray: M×2 float16.
+    """
+    terms = terms.float()
+    c = terms[:, 0].clamp(max=_FP16_MAX)
+    half = torch.stack([c, terms[:, 1]], 1).half()
+    back = half.float()
+    bits = half.view(torch.int16)
+    bits[:, 0] -= (back[:, 0] > c).to(torch.int16)
+    bits[:, 1] += (back[:, 1] < terms[:, 1]).to(torch.int16)
+    return half.cpu().numpy()
 
 
 def sample_seeds(num_points: int, num_frames: int,
@@ -57,6 +82,36 @@ def sample_seeds(num_points: int, num_frames: int,
     return start.astype(np.int32), xy.astype(np.float32)
 
 
+class _Prefetcher:
+    """Read flow pair ``t+1`` in a worker thread while ``t`` is tracked.
+
+    JPEG decoding (OpenCV) and torch kernels release the GIL, so decoding and
+    tracking overlap. The provider is only ever called from the single worker
+    thread, in increasing ``t``.
+    """
+
+    def __init__(self, provider: 'FlowProvider', num_pairs: int):
+        self.provider = provider
+        self.num_pairs = num_pairs
+        self.pool = ThreadPoolExecutor(max_workers=1)
+        self.pending = {}
+
+    def __call__(self, t: int):
+        fut = self.pending.pop(t, None)
+        for old in [k for k in self.pending if k < t]:
+            self.pending.pop(old).cancel()
+        if fut is None:
+            fut = self.pool.submit(self.provider, t)
+        if t + 1 < self.num_pairs and t + 1 not in self.pending:
+            self.pending[t + 1] = self.pool.submit(self.provider, t + 1)
+        return fut.result()
+
+    def close(self) -> None:
+        for fut in self.pending.values():
+            fut.cancel()
+        self.pool.shutdown(wait=True)
+
+
 class PointTracker:
     """Track seeds through a video given a flow provider.
 
@@ -66,11 +121,14 @@ class PointTracker:
         motion_boundary (bool): Also stop at motion boundaries.
         device (str | torch.device, optional): Where to compute; defaults to
             CUDA when available, else CPU.
+        prefetch (bool): Fetch flow pair ``t+1`` in a background thread while
+            pair ``t`` is tracked (overlaps decoding and tracking).
     """
 
     def __init__(self, alpha: float = 0.01, beta: float = 0.5,
                  motion_boundary: bool = False,
-                 device: Optional[str] = None):
+                 device: Optional[str] = None, prefetch: bool = True):
+        self.prefetch = bool(prefetch)
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.motion_boundary = bool(motion_boundary)
@@ -78,17 +136,19 @@ class PointTracker:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.device = torch.device(device)
 
-    def _step(self, fwd, bwd, pos: torch.Tensor, size: Tuple[int, int]):
-        """Advect N live points one frame.
+    def _step(self, fwd, bwd, pos: torch.Tensor, size: Tuple[int, int],
+              params):
+        """Advect M live points one frame.
 
         Args:
             fwd, bwd: H×W×2 forward (t->t+1) and backward (t+1->t) flow.
-            pos (torch.Tensor): N×2 positions at frame t.
+            pos (torch.Tensor): M×2 positions at frame t.
             size (tuple[int, int]): ``(H, W)``.
+            params (tuple): ``grid_params(size, device)``.
 
         Returns:
-            tuple: new positions N×2, stop reason N uint8 (0 = keeps going),
-            ``|w+ŵ|²`` N and ``|w|²+|ŵ|²`` N (float32 tensors).
+            tuple: new positions M×2, stop reason M uint8 (0 = keeps going),
+            terms M×2 float32 (``|w+ŵ|²``, ``|w|²+|ŵ|²``).
         """
         h, w = size
         fwd_t = to_chw_tensor(fwd, self.device)
@@ -99,23 +159,25 @@ class PointTracker:
                 f'{tuple(bwd_t.shape[2:])} does not match frame size {size}')
         if self.motion_boundary:
             fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t)], dim=1)
-        sampled = sample_points(fwd_t, pos, size)
+        sampled = sample_points(fwd_t, pos, size, params)
         flow = sampled[:, :2]
         new = pos + flow
         inside = ((new[:, 0] >= 0) & (new[:, 0] <= w - 1) & (new[:, 1] >= 0)
                   & (new[:, 1] <= h - 1))
-        back = sample_points(bwd_t, new, size)
-        w2 = (flow * flow).sum(1)
-        bad = ((flow + back)**2).sum(1)
-        mag = w2 + (back * back).sum(1)
+        back = sample_points(bwd_t, new, size, params)
+        w2 = flow.square().sum(1)
+        terms = torch.stack(
+            [(flow + back).square().sum(1), w2 + back.square().sum(1)], 1)
         reason = torch.zeros(pos.shape[0], dtype=torch.uint8,
                              device=self.device)
         if self.motion_boundary:
-            edge = sampled[:, 2] > 0.01 * w2 + 0.002
-            reason[edge] = STOP_MOTION_BOUNDARY
-        reason[bad >= self.alpha * mag + self.beta] = STOP_INCONSISTENT
-        reason[~inside] = STOP_LEFT
-        return new, reason, bad, mag
+            reason.masked_fill_(sampled[:, 2] > 0.01 * w2 + 0.002,
+                                STOP_MOTION_BOUNDARY)
+        reason.masked_fill_(
+            terms[:, 0] >= self.alpha * terms[:, 1] + self.beta,
+            STOP_INCONSISTENT)
+        reason.masked_fill_(~inside, STOP_LEFT)
+        return new, reason, terms
 
     @torch.inference_mode()
     def track(self, flow_provider: FlowProvider, num_frames: int,
@@ -144,60 +206,95 @@ class PointTracker:
         if n and (start.min() < 0 or start.max() >= num_frames):
             raise ValueError('seed start frames must lie in [0, num_frames)')
         dev = self.device
-        pos = torch.tensor(np.asarray(xy, dtype=np.float32), device=dev)
-        alive = torch.zeros(n, dtype=torch.bool, device=dev)
-        stop = torch.full((n, ), STOP_END, dtype=torch.uint8, device=dev)
         order = np.argsort(start, kind='stable')
         bounds = np.searchsorted(start[order], np.arange(num_frames + 1))
-        order_t = torch.from_numpy(order).to(dev)
-        rec_ids, rec_xy, step_ids, step_terms = [], [], [], []
+        seed_ids = torch.from_numpy(order).to(dev)
+        seed_xy = torch.tensor(
+            np.asarray(xy, dtype=np.float32)[order], device=dev)
+        stop = torch.full((n, ), STOP_END, dtype=torch.uint8, device=dev)
+        params = grid_params((h, w), dev)
+        fetch = _Prefetcher(flow_provider, num_frames - 1) \
+            if self.prefetch and num_frames > 2 else None
+        try:
+            return self._track(fetch or flow_provider, num_frames, (h, w),
+                               start, bounds, seed_ids, seed_xy, stop, params,
+                               meta)
+        finally:
+            if fetch is not None:
+                fetch.close()
+
+    def _track(self, flow_provider, num_frames, size, start, bounds,
+               seed_ids, seed_xy, stop, params, meta) -> Tracks:
+        """The frame loop of :meth:`track` (arguments prepared there)."""
+        h, w = size
+        n = start.shape[0]
+        # compact live set: ids and positions of the points alive at t
+        live_ids = seed_ids[:0]
+        live_xy = seed_xy[:0]
+        rec_ids, rec_xy, rec_n, step_ids, step_terms, step_n = ([], [], [],
+                                                                [], [], [])
         for t in range(num_frames):
-            alive[order_t[bounds[t]:bounds[t + 1]]] = True
-            ids = alive.nonzero().squeeze(1)
-            if ids.numel() == 0:
-                continue
-            rec_ids.append(ids)
-            rec_xy.append(pos[ids])
+            b0, b1 = int(bounds[t]), int(bounds[t + 1])
+            if b1 > b0:
+                live_ids = torch.cat([live_ids, seed_ids[b0:b1]])
+                live_xy = torch.cat([live_xy, seed_xy[b0:b1]])
+            rec_ids.append(live_ids)
+            rec_xy.append(live_xy)
+            rec_n.append(live_ids.shape[0])
             if t == num_frames - 1:
                 break
+            if live_ids.shape[0] == 0:
+                step_n.append(0)
+                continue
             fwd, bwd = flow_provider(t)
-            new, reason, bad, mag = self._step(fwd, bwd, pos[ids], (h, w))
-            ok = reason == 0
-            moved = ids[ok]
-            pos[moved] = new[ok]
-            step_ids.append(moved)
-            step_terms.append(torch.stack([bad[ok], mag[ok]], 1))
-            dead = ids[~ok]
-            alive[dead] = False
-            stop[dead] = reason[~ok]
+            new, reason, terms = self._step(fwd, bwd, live_xy, (h, w),
+                                            params)
+            keep = (reason == 0).nonzero().squeeze(1)
+            if keep.shape[0] < live_ids.shape[0]:
+                dead = reason.nonzero().squeeze(1)
+                stop[live_ids.index_select(0, dead)] = reason.index_select(
+                    0, dead)
+            live_ids = live_ids.index_select(0, keep)
+            live_xy = new.index_select(0, keep)
+            step_ids.append(live_ids)
+            step_terms.append(terms.index_select(0, keep))
+            step_n.append(live_ids.shape[0])
         return self._assemble(n, num_frames, (h, w), start, rec_ids, rec_xy,
-                              step_ids, step_terms, stop, meta)
+                              rec_n, step_ids, step_terms, step_n, stop, meta)
 
-    def _assemble(self, n, num_frames, size, start, rec_ids, rec_xy,
-                  step_ids, step_terms, stop, meta) -> Tracks:
-        """Turn per-frame records into ragged ``Tracks`` (order by track)."""
+    def _assemble(self, n, num_frames, size, start, rec_ids, rec_xy, rec_n,
+                  step_ids, step_terms, step_n, stop, meta) -> Tracks:
+        """Turn per-frame records into ragged ``Tracks`` (order by track).
 
-        def cat(items, shape):
+        A record of track ``i`` on frame ``f`` goes to flat index
+        ``first[i] + f - start[i]`` (tracks are contiguous runs), so no sort
+        is needed.
+        """
+
+        def cat(items, shape, dtype):
             if not items:
-                return np.zeros(shape, dtype=np.float32)
-            return torch.cat(items).cpu().numpy()
+                return np.zeros(shape, dtype=dtype)
+            return torch.cat(items).cpu().numpy().astype(dtype, copy=False)
 
-        ids = cat(rec_ids, (0, )).astype(np.int64)
-        pts = cat(rec_xy, (0, 2)).astype(np.float32)
-        sids = cat(step_ids, (0, )).astype(np.int64)
-        terms = cat(step_terms, (0, 2)).astype(np.float32)
-        # records are frame-major; a stable sort by track id gives the flat
-        # track-major layout because frames were appended in order.
-        o = np.argsort(ids, kind='stable')
-        so = np.argsort(sids, kind='stable')
-        length = np.bincount(ids, minlength=n).astype(np.int32)
-        terms = terms[so]
-        stored = np.stack([round_fp16(terms[:, 0], 'down'),
-                           round_fp16(terms[:, 1], 'up')], 1)
+        ids = cat(rec_ids, (0, ), np.int64)
+        frames = np.repeat(np.arange(len(rec_n)), rec_n)
+        length = np.bincount(ids, minlength=n).astype(np.int64)
+        first = np.cumsum(length) - length
+        pts = np.empty((ids.shape[0], 2), np.float32)
+        pts[first[ids] + frames - start[ids]] = cat(rec_xy, (0, 2),
+                                                     np.float32)
+        sids = cat(step_ids, (0, ), np.int64)
+        sframes = np.repeat(np.arange(len(step_n)), step_n)
+        steps = length - 1
+        sfirst = np.cumsum(steps) - steps
+        terms = np.empty((sids.shape[0], 2), np.float16)
+        if step_terms:
+            terms[sfirst[sids] + sframes - start[sids]] = round_terms_fp16(
+                torch.cat(step_terms))
         meta = dict(meta or {}, alpha=self.alpha, beta=self.beta,
                     motion_boundary=self.motion_boundary)
         return Tracks(start.astype(np.int32), length, stop.cpu().numpy(),
-                      pts[o], stored, num_frames, size, meta)
+                      pts, terms, num_frames, size, meta)
 
 
 def track_video(flow_provider: FlowProvider, num_frames: int,

@@ -108,6 +108,16 @@ def test_round_fp16_directions():
     assert np.all(down.astype(np.float32) <= x)
     assert np.all(up.astype(np.float32) >= x)
     assert np.isinf(up[3]) and np.isfinite(down[3])
+    # the tracker's torch version gives the same bits
+    from pico_mm.tracking.tracker import round_terms_fp16
+    rng = np.random.default_rng(0)
+    vals = np.concatenate([x, rng.uniform(0, 100, 10000).astype(np.float32),
+                           rng.uniform(0, 7e4, 1000).astype(np.float32)])
+    both = round_terms_fp16(torch.from_numpy(np.stack([vals, vals], 1)))
+    np.testing.assert_array_equal(both[:, 0].view(np.uint16),
+                                  round_fp16(vals, 'down').view(np.uint16))
+    np.testing.assert_array_equal(both[:, 1].view(np.uint16),
+                                  round_fp16(vals, 'up').view(np.uint16))
 
 
 def test_bad_files(tmp_path):

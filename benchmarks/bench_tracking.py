@@ -1,0 +1,138 @@
+#!/usr/bin/env python
+"""Benchmark: tracking from the flow store vs decoding the flow store.
+
+Builds a 10 s / 30 Hz / 256p flow store (300 frames, 256×456, hand-held
+camera motion with exact flow) in a temp folder, then times
+
+1. pure decoding of every pair (``FlowReader.read``),
+2. decoding + tracking (``track_video`` fed by the same reader),
+3. tracking alone on flows already in memory,
+
+and prints the ratio (2)/(1) (goal <= 1.5) and points·steps per second.
+Not a test; numbers depend on the machine.
+
+Usage::
+
+    python benchmarks/bench_tracking.py [--points 4096] [--device cpu]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from pico_mm.flow import FlowReader, FlowStoreWriter  # noqa: E402
+from pico_mm.tracking import track_video  # noqa: E402
+from pico_mm.tracking.synthetic import (affine_video,  # noqa: E402
+                                        motion_matrix, textured_image)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--points', type=int, nargs='+', default=[4096, 16384],
+                   help='seeds per video (several values: one row each)')
+    p.add_argument('--frames', type=int, default=300, help='10 s at 30 Hz')
+    p.add_argument('--height', type=int, default=256)
+    p.add_argument('--width', type=int, default=456)
+    p.add_argument('--device', default='cpu', help='cpu, cuda or auto')
+    p.add_argument('--repeat', type=int, default=3, help='best of N runs')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch/OpenCV threads (default: library default)')
+    return p.parse_args(argv)
+
+
+def make_store(path, frames, h, w):
+    """Write a synthetic hand-held-camera flow store; returns seconds."""
+    rng = np.random.default_rng(0)
+    centre = ((w - 1) / 2, (h - 1) / 2)
+    steps = [
+        motion_matrix(rng.uniform(-2, 2, 2), rng.uniform(-0.5, 0.5),
+                      rng.uniform(0.99, 1.01), centre)
+        for _ in range(frames - 1)
+    ]
+    t0 = time.perf_counter()
+    # texture is irrelevant to the store; keep the image tiny
+    _, fwd, bwd, _ = affine_video(textured_image(h, w), steps, frames)
+    with FlowStoreWriter(path, bound=20, quality=95) as writer:
+        for f, b in zip(fwd, bwd):
+            writer.add_pair(f, b)
+        writer.finish(fps=30, short_side=h, source='synthetic',
+                      source_kind='video')
+    return time.perf_counter() - t0
+
+
+def best(fn, repeat):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        import cv2
+        torch.set_num_threads(args.threads)
+        cv2.setNumThreads(args.threads)
+    device = None if args.device == 'auto' else args.device
+    h, w, n = args.height, args.width, args.frames
+    with tempfile.TemporaryDirectory() as tmp:
+        store = osp.join(tmp, 'bench.zip')
+        gen = make_store(store, n, h, w)
+        size = os.path.getsize(store) / 2**20
+        print(f'store: {n} frames {h}x{w}, {size:.1f} MiB, built in '
+              f'{gen:.1f} s; device {device or "auto"}, torch threads '
+              f'{torch.get_num_threads()}')
+
+        def decode():
+            with FlowReader(store) as r:
+                for t in range(r.num_pairs):
+                    r.read(t)
+
+        with FlowReader(store) as r:
+            flows = [r.read(t) for t in range(r.num_pairs)]
+        print(f'{"points":>8} {"decode s":>9} {"track+decode s":>15} '
+              f'{"ratio":>6} {"track-only s":>13} {"seq. ratio":>11} '
+              f'{"pt-steps":>10} {"pt-steps/s":>11} {"alive/frame":>12}')
+        for points in args.points:
+
+            def run():
+                with FlowReader(store) as r:
+                    return track_video(r.read, r.num_frames, r.frame_size,
+                                       points, np.random.default_rng(0),
+                                       device=device)
+
+            def run_mem():
+                return track_video(lambda t: flows[t], n, (h, w), points,
+                                   np.random.default_rng(0), device=device)
+
+            # interleave the three measurements so load changes on a shared
+            # machine hit them alike; keep the best of each
+            t_dec = t_all = t_mem = float('inf')
+            for _ in range(args.repeat):
+                t_dec = min(t_dec, best(decode, 1)[0])
+                dt, tracks = best(run, 1)
+                t_all = min(t_all, dt)
+                t_mem = min(t_mem, best(run_mem, 1)[0])
+            steps = int((tracks.length - 1).sum())
+            print(f'{points:>8} {t_dec:>9.2f} {t_all:>15.2f} '
+                  f'{t_all / t_dec:>6.2f} {t_mem:>13.2f} '
+                  f'{(t_dec + t_mem) / t_dec:>11.2f} {steps:>10} '
+                  f'{steps / t_mem:>11.3g} {tracks.length.sum() / n:>12.0f}')
+        print('ratio = (decode + track) / decode, goal <= 1.5; seq. ratio = '
+              '(decode + track-only) / decode; pt-steps/s uses the '
+              'track-only time (flows in memory).')
+
+
+if __name__ == '__main__':
+    main()

@@ -164,10 +164,14 @@ def make_nyu(root, h=96, w=128, seed=3):
 # ---------------------------------------------------------- COCO instances
 def make_coco_instances(root, size=96, seed=4):
     """train2017/val2017 JPEGs + annotations/instances_*2017.json with
-    polygon masks (two categories named like COCO's)."""
+    polygon masks (COCO's 80 categories; objects are persons and cars)."""
     rng = np.random.default_rng(seed)
-    cats = [dict(id=1, name='person', supercategory='person'),
-            dict(id=3, name='car', supercategory='vehicle')]
+    from mmdet.datasets import CocoDataset
+    # all 80 COCO class names (ids 1..80 here); boxes use person and car
+    cats = [dict(id=i + 1, name=n, supercategory='x')
+            for i, n in enumerate(CocoDataset.METAINFO['classes'])]
+    assert cats[0]['name'] == 'person' and cats[2]['name'] == 'car'
+    cats = [cats[0], cats[2]] + cats[1:2] + cats[3:]
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     for split, n in (('train', 4), ('val', 2)):
         os.makedirs(osp.join(root, f'{split}2017'), exist_ok=True)

@@ -1,0 +1,77 @@
+"""tools/benchmark.py: table layout, config edits, CLI errors."""
+import importlib.util
+import json
+import os.path as osp
+
+from mmengine.config import Config
+
+HERE = osp.dirname(osp.abspath(__file__))
+_spec = importlib.util.spec_from_file_location(
+    '_eval_tiny_data', osp.join(HERE, 'eval_tiny_data.py'))
+tiny = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tiny)
+bench = tiny.load_tool('tools/benchmark.py')
+
+RESULTS = {
+    'PiCo': {'coco': {'mIoU': 41.23, 'fIoU': 60.5, 'aAcc': 70.0},
+             'maskrcnn': {'coco/bbox_mAP': 0.301, 'coco/bbox_mAP_50': 0.5,
+                          'coco/bbox_mAP_75': 0.31, 'coco/segm_mAP': 0.28,
+                          'coco/segm_mAP_50': 0.47, 'coco/segm_mAP_75': 0.29},
+             'voc': {'mIoU': 55.0}, 'nyu': {'rmse': 0.8123}},
+    'MoCo-v2': {'coco': {'mIoU': 30.0, 'fIoU': 50.0}},
+}
+
+
+def test_table_has_paper_layout_and_reference_columns():
+    text = bench.format_table(RESULTS)
+    lines = text.splitlines()
+    cells = [[c.strip() for c in ln.split('|')] for ln in lines]
+    assert [c for c in cells if c[:2] == ['Method', 'Dataset']][0] == [
+        'Method', 'Dataset', 'mIoU', 'fIoU', 'paper mIoU', 'paper fIoU']
+    pico = [ln for ln in lines if ln.startswith('PiCo ')]
+    assert '41.23' in pico[0] and '60.50' in pico[0]
+    det = [ln for ln in lines if 'AP^bb' in ln][0]
+    assert [c.strip() for c in det.split('|')][1:] == [
+        'AP^bb', 'AP^bb_50', 'AP^bb_75', 'AP^mk', 'AP^mk_50', 'AP^mk_75']
+    assert '30.10' in text  # mmdet's 0.301 shown in percent
+    transfer = [ln for ln in lines if ln.startswith('PiCo ') and '55.00' in ln]
+    assert transfer and '0.812' in transfer[0] and ' - ' in transfer[0]
+    assert 'n/a' in text  # unverified paper numbers are marked, not invented
+
+
+def test_paper_dict_never_holds_unverified_numbers():
+    for method in bench.PAPER.values():
+        for bench_vals in method.values():
+            assert all(v == bench.NA or isinstance(v, float)
+                       for v in bench_vals.values())
+
+
+def test_set_data_root_and_checkpoint_edit_every_loader():
+    cfg = Config.fromfile(osp.join(tiny.REPO,
+                                   bench.BENCHMARKS['voc']['pico']))
+    bench.set_data_root(cfg, '/x/VOC2012')
+    roots = [d['data_root'] for d in
+             tiny.iter_datasets(cfg.train_dataloader.dataset)]
+    assert roots == ['/x/VOC2012', '/x/VOC2012']
+    assert cfg.val_dataloader.dataset.data_root == '/x/VOC2012'
+    bench.set_checkpoint(cfg, 'seg', 'a.pth')
+    assert cfg.model.backbone.checkpoint == 'a.pth'
+    det = Config.fromfile(osp.join(tiny.REPO,
+                                   bench.BENCHMARKS['maskrcnn']['pico']))
+    bench.set_data_root(det, '/c')
+    assert det.val_evaluator.ann_file == '/c/annotations/' \
+        'instances_val2017.json'
+    bench.set_checkpoint(det, 'det', 'b.pth')
+    assert det.load_from == 'b.pth'
+
+
+def test_cli_results_and_errors(tmp_path, capsys):
+    path = tmp_path / 'results.json'
+    path.write_text(json.dumps(RESULTS))
+    assert bench.main(['--results', str(path)]) == 0
+    assert 'AP^mk_75' in capsys.readouterr().out
+    assert bench.main(['--results', str(tmp_path / 'none.json')]) == 1
+    assert bench.main([str(tmp_path / 'none.pth'), '--work-dir',
+                       str(tmp_path / 'w')]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and 'none.pth: no such file' in err[1]

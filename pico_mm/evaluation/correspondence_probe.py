@@ -229,8 +229,10 @@ def _video_frames(meta: dict, indices, source_root: Optional[str]):
     src = meta['source']
     if source_root and not osp.isabs(src):
         src = osp.join(source_root, src)
-    return load_frames(src, indices, fps=meta.get('fps', 30),
-                       short_side=meta.get('short_side', 256))
+    off = int(meta.get('frame_offset', 0) or 0)
+    return load_frames(src, [i + off for i in indices], fps=meta.get('fps', 30),
+                       short_side=meta.get('short_side', 256),
+                       source_fps=meta.get('source_fps_override'))
 
 
 def probe_pairs_from_tracks(track_files: Sequence[str],

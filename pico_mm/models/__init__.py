@@ -1,2 +1,6 @@
 """PiCo model parts, registered in mmselfsup's ``MODELS`` on import."""
+from .algorithms import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .utils import *  # noqa: F401,F403

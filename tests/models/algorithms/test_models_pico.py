@@ -1,0 +1,222 @@
+"""PiCo algorithm on CPU with a tiny ResNet-18 (64 px, queue 256)."""
+import copy
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+from mmselfsup.registry import MODELS
+from mmselfsup.structures import SelfSupDataSample
+
+import pico_mm.models  # noqa: F401  (registers PiCo parts)
+
+SIZE, P, QLEN, DIM = 64, 24, 256, 16
+
+
+def _cfg(**kw):
+    cfg = dict(
+        type='PiCo',
+        backbone=dict(type='mmselfsup.ResNet', depth=18, stem_channels=16,
+                      base_channels=16, out_indices=(1, 2, 3, 4)),
+        neck=dict(type='PiCoFPNNeck', in_channels=(16, 32, 64, 128),
+                  fpn_channels=32, decoder_channels=16, out_channels=DIM,
+                  norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
+        head=dict(type='DenseProjectionHead', in_channels=DIM,
+                  hid_channels=64, out_channels=DIM),
+        loss=dict(type='PixelInfoNCELoss', temperature=0.2, chunk_size=16),
+        queue_len=QLEN, feat_dim=DIM, momentum=0.999, max_pairs=40)
+    cfg.update(kw)
+    return cfg
+
+
+def _build(**kw):
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model = MODELS.build(_cfg(**kw))
+    model.init_weights()
+    return model
+
+
+def _batch(n=2, seed=0, num_valid=(20, 13)):
+    """A collated batch as PackPiCoInputs + default_collate produce it."""
+    g = torch.Generator().manual_seed(seed)
+    views = [torch.randint(0, 256, (n, 3, SIZE, SIZE), dtype=torch.uint8,
+                           generator=g) for _ in range(2)]
+    samples = []
+    for i in range(n):
+        pq = torch.rand(P, 2, generator=g) * (SIZE - 1)
+        pk = (pq + torch.randn(P, 2, generator=g) * 3).clamp(0, SIZE - 1)
+        valid = torch.zeros(P, dtype=torch.bool)
+        valid[:num_valid[i]] = True
+        pq[~valid] = 0
+        pk[~valid] = 0
+        s = SelfSupDataSample()
+        s.set_field(pq, 'points_q')
+        s.set_field(pk, 'points_k')
+        s.set_field(valid, 'points_valid')
+        samples.append(s)
+    return dict(inputs=views, data_samples=samples)
+
+
+def _optim(model):
+    params = [p for p in model.parameters() if p.requires_grad]
+    return OptimWrapper(torch.optim.SGD(params, lr=0.1, momentum=0.9))
+
+
+@pytest.mark.parametrize('head_on_points', [True, False])
+def test_loss_finite_and_logged_values(head_on_points):
+    model = _build(head_on_points=head_on_points)
+    model.train()
+    optim = _optim(model)
+    log = model.train_step(_batch(), optim)
+    assert set(log) >= {'loss', 'num_pairs', 'queue_fill'}
+    assert torch.isfinite(log['loss']) and log['loss'] > 0
+    assert log['num_pairs'].item() == 33  # 20 + 13 valid, <= max_pairs
+    assert log['queue_fill'].item() == 33
+    assert int(model.queue.ptr) == 33
+    log = model.train_step(_batch(seed=1, num_valid=(24, 24)), optim)
+    assert log['num_pairs'].item() == 40  # capped at max_pairs
+    assert log['queue_fill'].item() == 73
+
+
+def test_no_valid_pairs_gives_zero_loss_with_grads():
+    model = _build()
+    model.train()
+    data = model.data_preprocessor(_batch(num_valid=(0, 0)), True)
+    losses = model(*data, mode='loss')
+    assert losses['loss'].item() == 0 and losses['num_pairs'].item() == 0
+    losses['loss'].backward()
+    assert all(p.grad is not None for p in model.neck.parameters())
+
+
+def test_frozen_backbone_no_grad_and_bn_stats_fixed():
+    model = _build()
+    model.train()
+    assert not model.backbone.training  # eval mode kept across train()
+    before = copy.deepcopy(model.backbone.state_dict())
+    neck_before = copy.deepcopy(model.neck.state_dict())
+    optim = _optim(model)
+    for seed in range(3):
+        model.train_step(_batch(seed=seed), optim)
+    data = model.data_preprocessor(_batch(seed=5), True)
+    model(*data, mode='loss')['loss'].backward()
+    assert all(not p.requires_grad and p.grad is None
+               for p in model.backbone.parameters())
+    assert all(p.grad is not None for p in model.neck.parameters())
+    for k, v in model.backbone.state_dict().items():
+        assert torch.equal(v, before[k]), k  # incl. BN running stats
+    changed = [k for k, v in model.neck.state_dict().items()
+               if not torch.equal(v, neck_before[k])]
+    assert changed
+    # A frozen backbone is shared: the key encoder holds no copy of it.
+    assert not any(k.startswith('encoder_k.module.backbone')
+                   for k in model.state_dict())
+
+
+def test_unfrozen_backbone_trains_and_is_averaged():
+    model = _build(freeze_backbone=False)
+    model.train()
+    assert model.backbone.training
+    before = copy.deepcopy(model.backbone.state_dict())
+    data = model.data_preprocessor(_batch(seed=5), True)
+    model(*data, mode='loss')['loss'].backward()
+    assert all(p.grad is not None for p in model.backbone.parameters())
+    model.train_step(_batch(), _optim(model))
+    assert any(not torch.equal(v, before[k])
+               for k, v in model.backbone.state_dict().items())
+    assert any(k.startswith('encoder_k.module.backbone.')
+               for k in model.state_dict())
+
+
+def test_ema_update_matches_hand_computation():
+    model = _build()
+    model.train()
+    optim = _optim(model)
+    model.train_step(_batch(), optim)  # step 0 copies, then SGD moves q
+    k0 = {k: v.clone() for k, v in
+          model.encoder_k.module.named_parameters()}
+    q1 = {'neck.' + k: v.detach().clone()
+          for k, v in model.neck.named_parameters()}
+    q1.update({'head.' + k: v.detach().clone()
+               for k, v in model.head.named_parameters()})
+    assert set(k0) == set(q1)
+    assert any(not torch.equal(k0[k], q1[k]) for k in k0)
+    model.train_step(_batch(seed=1), optim)
+    for k, v in model.encoder_k.module.named_parameters():
+        expect = 0.999 * k0[k] + 0.001 * q1[k]
+        assert torch.allclose(v, expect, atol=1e-6), k
+        assert not v.requires_grad
+
+
+def test_tensor_and_predict_modes_give_stride4_embedding():
+    model = _build()
+    model.eval()
+    data = model.data_preprocessor(_batch(), False)
+    with torch.no_grad():
+        emb = model(data[0], mode='tensor')
+        assert emb.shape == (2, DIM, SIZE // 4, SIZE // 4)
+        assert torch.equal(emb, model.extract_feat(data[0][0]))
+        out = model(data[0], data[1], mode='predict')
+    value = out[0].dense_emb.value
+    assert value.shape == (DIM, SIZE // 4, SIZE // 4)
+    assert torch.allclose(value.norm(dim=0), torch.ones(SIZE // 4, SIZE // 4),
+                          atol=1e-5)
+
+
+def test_state_dict_keys_and_resume_roundtrip():
+    model = _build()
+    model.train()
+    model.train_step(_batch(), _optim(model))
+    sd = model.state_dict()
+    prefixes = {k.split('.')[0] for k in sd}
+    assert prefixes - {'data_preprocessor'} == {
+        'backbone', 'neck', 'head', 'encoder_k', 'queue'}
+    assert {'queue.buffer', 'queue.ptr', 'queue.fill',
+            'encoder_k.steps'} <= set(sd)
+    other = _build()
+    other.load_state_dict(sd, strict=True)
+    assert int(other.encoder_k.steps) == 1 and int(other.queue.fill) == 33
+    assert torch.equal(other.queue.buffer, model.queue.buffer)
+
+
+def test_backbone_checkpoint_loaded_by_init_weights(tmp_path):
+    src = MODELS.build(_cfg()['backbone'])
+    for p in src.parameters():
+        torch.nn.init.normal_(p)
+    ckpt = tmp_path / 'moco.pth.tar'
+    torch.save({'state_dict': {'module.encoder_q.' + k: v
+                               for k, v in src.state_dict().items()}}, ckpt)
+    model = _build(backbone_checkpoint=str(ckpt))
+    for k, v in model.backbone.state_dict().items():
+        assert torch.equal(v, src.state_dict()[k]), k
+    with pytest.raises(FileNotFoundError):
+        _build(backbone_checkpoint=str(tmp_path / 'missing.pth'))
+
+
+def test_missing_point_fields_raise_clear_error():
+    model = _build()
+    model.train()
+    data = _batch()
+    data['data_samples'] = [SelfSupDataSample() for _ in range(2)]
+    data = model.data_preprocessor(data, True)
+    with pytest.raises(KeyError, match='points_q'):
+        model(*data, mode='loss')
+
+
+@pytest.mark.parametrize('head_on_points', [True, False])
+def test_ddp_key_shuffle_keeps_point_correspondence(monkeypatch,
+                                                    head_on_points):
+    """With the (DDP) batch shuffle on, keys still belong to their points."""
+    from pico_mm.models.algorithms import pico as pico_module
+    model = _build(head_on_points=head_on_points)
+    model.train()
+    data = model.data_preprocessor(_batch(n=4, num_valid=(5, 9, 2, 7)), True)
+    _, points_k, valid = model._collect_points(data[1], data[0][1].device)
+    model.encoder_k.update_parameters(model._query_modules())
+    with torch.no_grad():
+        plain = model._key_embeddings(data[0][1], points_k, valid)
+        torch.manual_seed(3)  # a non-identity permutation
+        monkeypatch.setattr(pico_module, 'get_world_size', lambda: 2)
+        shuffled = model._key_embeddings(data[0][1], points_k, valid)
+    assert shuffled.shape == plain.shape == (4, P, DIM)
+    assert plain.abs().sum() > 0
+    assert torch.allclose(shuffled, plain, atol=1e-5)

@@ -33,6 +33,9 @@ import tempfile
 import time
 from typing import Dict, List, Optional
 
+# Make the repo importable when pico_mm is not pip-installed (plain clone).
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEG = 'configs/benchmarks/mmseg/'
 DET = 'configs/benchmarks/mmdet/'

@@ -33,6 +33,10 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
+# Make the repo importable when pico_mm is not pip-installed (plain clone).
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
 from pico_mm.utils.batch_job import (JobItem, add_shard_args,
                                      atomic_write_bytes, run_jobs)
 

@@ -41,6 +41,10 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
+# Make the repo importable when pico_mm is not pip-installed (plain clone).
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
 RESNET_ARCH = {  # depth: (blocks per stage, bottleneck)
     18: ((2, 2, 2, 2), False),
     34: ((3, 4, 6, 3), False),

@@ -12,6 +12,7 @@ It never imports mmseg or mmdet: their pieces live in :mod:`pico_mm.seg` and
 :mod:`pico_mm.tracking`) imports without mmengine/mmcv.
 """
 import importlib.util
+import sys
 
 __version__ = '0.1.0'
 
@@ -28,6 +29,30 @@ if _has('mmengine'):
 
     apply_checkpoint_compat()
 
+
+def _import_mmselfsup_models():
+    """Import ``mmselfsup.models`` without dragging mmdet in.
+
+    ``mmselfsup/models/utils/res_layer_extra_norm.py`` does
+    ``try: from mmdet... except ImportError`` to register a Res-C4 layer for
+    mmselfsup's own detection benchmarks into mmdet's registry. pico_mm does
+    not use it, and pre-training processes should not import (and initialise
+    the registries of) mmdet, so mmdet is hidden for that one import when it
+    is not imported already. MMDet processes import :mod:`pico_mm.det`, which
+    imports mmdet first, so nothing is hidden there.
+    """
+    if 'mmdet' in sys.modules:
+        import mmselfsup.models  # noqa: F401
+        return
+    sys.modules['mmdet'] = None  # makes `import mmdet...` raise ImportError
+    try:
+        import mmselfsup.models  # noqa: F401
+    finally:
+        if sys.modules.get('mmdet', 0) is None:
+            del sys.modules['mmdet']
+
+
 if _has('mmselfsup') and _has('mmcv'):
+    _import_mmselfsup_models()
     # Registration side effects into mmselfsup's registries.
     from . import datasets, engine, models  # noqa: F401,E402

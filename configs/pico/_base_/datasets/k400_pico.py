@@ -1,0 +1,61 @@
+# Kinetics-400 frame pairs + point tracks, MoCo-v2 views that keep the points.
+# Layout (mmaction2 + tools/data/*.py):
+#   data/kinetics400/videos_train/<class>/<id>.mp4
+#   data/kinetics400/tracks_train/<class>/<id>.mp4.npz   (track_points.py)
+#   data/kinetics400/kinetics400_train_list_videos.txt   ('path label')
+dataset_type = 'VideoCorrespondenceDataset'
+data_root = 'data/kinetics400/'
+
+# Point pairs kept per sample (padded): 32 samples x 128 = 4096 pairs per GPU,
+# i.e. the model's max_pairs, so none are thrown away (our choice).
+num_points = 128
+
+# MoCo-v2 augmentation (mmselfsup mocov2 pipeline, geometric ops made
+# point-preserving), drawn independently for each view.
+view_pipeline = [
+    dict(
+        type='PointRandomResizedCrop',
+        size=224,
+        scale=(0.2, 1.),
+        backend='pillow'),
+    dict(
+        type='RandomApply',
+        transforms=[
+            dict(
+                type='ColorJitter',
+                brightness=0.4,
+                contrast=0.4,
+                saturation=0.4,
+                hue=0.1)
+        ],
+        prob=0.8),
+    dict(
+        type='RandomGrayscale',
+        prob=0.2,
+        keep_channels=True,
+        channel_weights=(0.114, 0.587, 0.2989)),
+    dict(type='RandomGaussianBlur', sigma_min=0.1, sigma_max=2.0, prob=0.5),
+    dict(type='PointRandomFlip', prob=0.5),
+]
+train_pipeline = [
+    dict(type='CorrespondenceViews', transforms=view_pipeline),
+    dict(type='PackPiCoInputs', num_points=num_points),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='kinetics400_train_list_videos.txt',
+        data_prefix=dict(video='videos_train', tracks='tracks_train'),
+        frame_sampler='anchor',
+        alpha=0.01,
+        beta=0.5,
+        k=4,
+        pipeline=train_pipeline))

@@ -1,0 +1,10 @@
+# YT8M-S: shot-split 10 s snippets of YouTube-8M videos (tools/data/*.py with
+# shot splitting). Same views and sampling as Kinetics-400.
+_base_ = './k400_pico.py'
+
+data_root = 'data/yt8m-s/'
+train_dataloader = dict(
+    dataset=dict(
+        data_root=data_root,
+        ann_file='yt8m-s_train_list_videos.txt',
+        data_prefix=dict(video='videos', tracks='tracks')))

@@ -22,10 +22,12 @@ from ..utils import PixelQueue, load_moco_backbone, sample_points
 class PiCo(BaseModel):
     """PiCo (`Sharma et al. 2022 <https://arxiv.org/abs/2207.03866>`_).
 
-    Query path: backbone → neck (128-d stride-4 embedding) → dense projection
-    head, sampled bilinearly at ``points_q`` of view 1. Key path: momentum
-    (EMA) copy of neck + head (+ backbone when it is trained), sampled at
-    ``points_k`` of view 2. Negatives come from a :class:`PixelQueue` of key
+    Query path: backbone → neck (128-d stride-4 embedding) → projection
+    head, at ``points_q`` of view 1 (bilinear sampling of the embedding,
+    then the 1×1-conv head on the points; or head on the dense map, then
+    sampling, with ``head_on_points=False``). Key path: momentum (EMA) copy
+    of neck + head (+ backbone when it is trained), at ``points_k`` of
+    view 2. Negatives come from a :class:`PixelQueue` of key
     pixels; the loss is pixel-level InfoNCE.
 
     Sampling uses the contract's coordinates (``grid_sample``,

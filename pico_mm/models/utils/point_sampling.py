@@ -36,11 +36,13 @@ def sample_points(maps: torch.Tensor, points: torch.Tensor,
         img_size (tuple[int, int]): ``(H, W)`` of the input image.
 
     Returns:
-        Tensor: N×P×C sampled features (border padding for points on the
-        outer half-pixel rim).
+        Tensor: N×P×C sampled features, fp32 (or fp64) even for fp16 maps
+        (border padding for points on the outer half-pixel rim).
     """
-    grid = points_to_grid(points.to(maps.dtype), img_size).unsqueeze(2)
+    # At least fp32: fp16 coordinates would be off by up to 0.5 px at 1000 px.
+    dtype = torch.promote_types(maps.dtype, torch.float32)
+    grid = points_to_grid(points.to(dtype), img_size).unsqueeze(2)
     out = F.grid_sample(
-        maps, grid, mode='bilinear', padding_mode='border',
+        maps.to(dtype), grid, mode='bilinear', padding_mode='border',
         align_corners=False)  # N×C×P×1
     return out.squeeze(3).transpose(1, 2)

@@ -38,3 +38,11 @@ def test_border_points_are_clamped_not_zero_padded():
     pts = torch.tensor([[[0.0, 0.0], [31.0, 31.0]]])
     out = sample_points(maps, pts, (32, 32))
     assert torch.allclose(out, torch.ones(1, 2, 3))
+
+
+def test_half_precision_maps_keep_subpixel_coordinates():
+    maps = _coord_map(1024, 1024, 4).half()  # values exact in fp16 (< 2048)
+    pts = torch.tensor([[[1000.3, 998.7], [10.25, 700.5]]])
+    out = sample_points(maps, pts, (1024, 1024))
+    assert out.dtype == torch.float32
+    assert torch.allclose(out, pts, atol=1e-3)

@@ -138,13 +138,12 @@ class PiCo(BaseModel):
         return self
 
     # ---------------------------------------------------------- features --
-    def _backbone(self, img: torch.Tensor,
-                  module: Optional[nn.Module] = None) -> Tuple[torch.Tensor]:
-        module = self.backbone if module is None else module
+    def _backbone(self, img: torch.Tensor) -> Tuple[torch.Tensor]:
+        """C2..C5 of the query backbone (under ``no_grad`` when frozen)."""
         if self.freeze_backbone:
             with torch.no_grad():
-                return module(img)
-        return module(img)
+                return self.backbone(img)
+        return self.backbone(img)
 
     def extract_feat(self, inputs: Union[torch.Tensor, List[torch.Tensor]],
                      **kwargs) -> torch.Tensor:

@@ -220,3 +220,11 @@ def test_ddp_key_shuffle_keeps_point_correspondence(monkeypatch,
     assert shuffled.shape == plain.shape == (4, P, DIM)
     assert plain.abs().sum() > 0
     assert torch.allclose(shuffled, plain, atol=1e-5)
+
+
+def test_enqueue_per_iter_limits_enqueued_keys():
+    model = _build(enqueue_per_iter=10)
+    model.train()
+    log = model.train_step(_batch(), _optim(model))
+    assert log['num_pairs'].item() == 33
+    assert log['queue_fill'].item() == 10 and int(model.queue.ptr) == 10

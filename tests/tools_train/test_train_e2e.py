@@ -7,6 +7,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -79,3 +80,40 @@ def test_train_then_resume(tmp_path, data):
     assert new == list(range(21, 27)), new
     assert all(math.isfinite(r['loss']) for r in rows2)
     assert osp.isfile(osp.join(wd, 'iter_26.pth'))
+
+    # the picture tools on the trained checkpoint / the same data
+    ckpt = osp.join(wd, 'iter_26.pth')
+    video = osp.join(data['videos'], data['rel'][0])
+    pca = str(tmp_path / 'pca.png')
+    out = run_tool('show_features_pca.py', CONFIG, ckpt, video, '--frames',
+                   '0', '5', '--size', '64', '--out', pca)
+    assert out.returncode == 0, out.stderr[-2000:]
+    img = cv2.imread(pca)
+    assert img is not None and img.shape[0] >= 2 * 64
+    views = str(tmp_path / 'views.png')
+    out = run_tool('show_views.py', CONFIG, '--index', '1', '--out', views,
+                   '--cfg-options', 'train_dataloader.dataset.data_root=',
+                   f'train_dataloader.dataset.ann_file={data["list"]}',
+                   'train_dataloader.dataset.data_prefix.video=' +
+                   data['videos'], 'train_dataloader.dataset.data_prefix.'
+                   f'tracks={data["tracks"]}')
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert 'kept in the views' in out.stdout
+    assert cv2.imread(views) is not None
+    # bad inputs: one clear error line naming the file
+    out = run_tool('show_features_pca.py', CONFIG, ckpt + '.missing', video)
+    assert out.returncode != 0
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        'error: checkpoint not found')
+    out = run_tool('show_features_pca.py', CONFIG, ckpt, video, '--frames',
+                   '99')
+    assert out.returncode != 0 and 'error: cannot read frames' in out.stderr
+    out = run_tool('show_views.py', CONFIG + '.missing')
+    assert out.returncode != 0 and 'error: config not found' in out.stderr
+
+
+def run_tool(name, *args):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'vis', name), *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)

@@ -116,8 +116,11 @@ def main(argv=None):
         for _, img in frames:
             img = resize_short(img, args.size)
             x = torch.from_numpy(img).permute(2, 0, 1)[None].to(args.device)
-            data = model.data_preprocessor(dict(inputs=[x]), False)
-            emb = F.normalize(model.extract_feat(data['inputs']), dim=1)
+            # SelfSupDataPreprocessor: BGR->RGB, normalise; (inputs, samples)
+            data = model.data_preprocessor(
+                dict(inputs=[x], data_samples=None), False)
+            inputs = data['inputs'] if isinstance(data, dict) else data[0]
+            emb = F.normalize(model.extract_feat(inputs), dim=1)
             embs.append(emb[0].float().cpu().numpy())
             shown.append(img)
     rows = []

@@ -1,4 +1,7 @@
 """tools/data/preprocess.py: videos -> flow stores -> tracks, one command."""
+import contextlib
+import importlib.util
+import io
 import os
 import os.path as osp
 import subprocess
@@ -13,6 +16,7 @@ from pico_mm.tracking.synthetic import occlusion_video
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TOOL = osp.join(ROOT, 'tools', 'data', 'preprocess.py')
+MOD_NAME = 'preprocess_tool'
 
 
 def _write_video(path, frames, fps=30):
@@ -25,26 +29,51 @@ def _write_video(path, frames, fps=30):
     vw.release()
 
 
+def _load_tool():
+    spec = importlib.util.spec_from_file_location(MOD_NAME, TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+TOOL_MOD = _load_tool()
+
+
+class _Result:
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
 def _run(*args):
+    """Run the tool's main() in this process (the import is the slow part)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = TOOL_MOD.main(list(args))
+    return _Result(rc, out.getvalue(), err.getvalue())
+
+
+def _run_script(*args):
+    """Run the script as a user does (own process)."""
     env = dict(os.environ, OMP_NUM_THREADS='1')
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
-    for key in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID',
-                'SLURM_ARRAY_TASK_COUNT'):
-        env.pop(key, None)
     return subprocess.run([sys.executable, TOOL, *args], capture_output=True,
                           text=True, env=env, timeout=300)
 
 
 def test_help_lists_tracking_options():
-    res = _run('--help')
+    res = _run_script('--help')
     assert res.returncode == 0
     for opt in ('--points', '--alpha', '--beta', '--motion-boundary',
                 '--flow-dir', '--track-dir', 'extract_flow'):
         assert opt in res.stdout
 
 
-def test_preprocess_videos_to_tracks(tmp_path):
+def test_preprocess_videos_to_tracks(tmp_path, monkeypatch):
+    for key in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID',
+                'SLURM_ARRAY_TASK_COUNT'):
+        monkeypatch.delenv(key, raising=False)
     frames, _, _, _ = occlusion_video(48, 64, 10, 14, 0, 16, 2)
     inp = tmp_path / 'videos'
     _write_video(str(inp / 'classA' / 'v1.avi'), frames)

@@ -1,4 +1,7 @@
 """tools/data/track_points.py end to end on a tiny generated flow folder."""
+import contextlib
+import importlib.util
+import io
 import os
 import os.path as osp
 import subprocess
@@ -24,16 +27,28 @@ def _write_store(path, fwd, bwd):
                  source_kind='video')
 
 
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('track_points_tool', TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+TOOL_MOD = _load_tool()
+
+
+class _Result:
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
 def _run(*args):
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
-    for key in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID',
-                'SLURM_ARRAY_TASK_COUNT'):
-        env.pop(key, None)
-    return subprocess.run([sys.executable, TOOL, *args, '--no-progress',
-                           '--threads', '1'], capture_output=True, text=True,
-                          env=env, timeout=300)
+    """Run the tool's main() in this process (the import is the slow part)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = TOOL_MOD.main([*args, '--no-progress'])
+    return _Result(rc, out.getvalue(), err.getvalue())
 
 
 def _make_flow_dir(root):
@@ -50,14 +65,22 @@ def _make_flow_dir(root):
 
 
 def test_help():
-    res = _run('--help')
+    # the script itself, as a user runs it
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
+    res = subprocess.run([sys.executable, TOOL, '--help'], capture_output=True,
+                         text=True, env=env, timeout=300)
     assert res.returncode == 0
     for opt in ('--points', '--alpha', '--beta', '--motion-boundary',
                 '--shard', '--num-shards'):
         assert opt in res.stdout
 
 
-def test_track_points_end_to_end_resume_and_bad_input(tmp_path):
+def test_track_points_end_to_end_resume_and_bad_input(tmp_path, monkeypatch):
+    for key in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID',
+                'SLURM_ARRAY_TASK_COUNT'):
+        monkeypatch.delenv(key, raising=False)
     flow = _make_flow_dir(str(tmp_path))
     out = str(tmp_path / 'tracks')
     res = _run(flow, out, '--points', '300', '--seed', '3')

@@ -5,10 +5,11 @@ Builds a 10 s / 30 Hz / 256p flow store (300 frames, 256×456, hand-held
 camera motion with exact flow) in a temp folder, then times
 
 1. pure decoding of every pair (``FlowReader.read``),
-2. decoding + tracking (``track_video`` fed by the same reader),
+2. decoding + tracking (the tracker fed by the same reader), without and
+   with the flow prefetch thread,
 3. tracking alone on flows already in memory,
 
-with and without the flow prefetch thread, and prints the ratio (2)/(1) (goal <= 1.5) and points·steps per second.
+and prints the ratios (2)/(1) (goal <= 1.5) and points·steps per second.
 Not a test; numbers depend on the machine.
 
 Usage::

@@ -178,7 +178,13 @@ class Tracks:
             np.cumsum(steps) - steps, steps)
         fail = ~consistency_ok(self.terms, alpha, beta)
         first_fail = steps.copy()
-        np.minimum.at(first_fail, step_ids[fail], step_local[fail])
+        has = steps > 0
+        if fail.any() and has.any():
+            # per track: smallest local index of a failing step (else steps)
+            local = np.where(fail, step_local, np.iinfo(np.int64).max)
+            seg = (np.cumsum(steps) - steps)[has]
+            first_fail[has] = np.minimum(
+                np.minimum.reduceat(local, seg), steps[has])
         new_length = (first_fail + 1).astype(np.int32)
         stop = self.stop.copy()
         stop[new_length < self.length] = STOP_INCONSISTENT

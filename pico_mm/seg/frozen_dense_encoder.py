@@ -4,6 +4,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
+from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmseg.registry import MODELS
 
@@ -72,7 +73,9 @@ class FrozenDenseEncoder(BaseModule):
                  checkpoint: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        # mmseg scope even if another default scope is current
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            self.backbone = MODELS.build(backbone)
         self.neck = PiCoFPNNeck(**neck) if neck is not None else None
         self.checkpoint = checkpoint
         self.requires_grad_(False)

@@ -28,10 +28,9 @@ def test_every_mmdet_benchmark_config_is_tested():
 
 def test_frozen_fpn_stays_frozen_across_train():
     import pico_mm.det  # noqa: F401
-    from mmdet.registry import MODELS
-    fpn = MODELS.build(dict(type='FrozenFPN', in_channels=[8, 16],
-                            out_channels=8, num_outs=3,
-                            norm_cfg=dict(type='BN')))
+    fpn = tiny.build('mmdet', dict(type='FrozenFPN', in_channels=[8, 16],
+                                   out_channels=8, num_outs=3,
+                                   norm_cfg=dict(type='BN')))
     fpn.train()
     assert not any(m.training for m in fpn.modules())
     assert not any(p.requires_grad for p in fpn.parameters())

@@ -4,8 +4,15 @@ import torch
 from mmengine.structures import PixelData
 
 import pico_mm.seg  # noqa: F401
+from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+
+
+@pytest.fixture(autouse=True)
+def _mmseg_scope():
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
 
 
 def _samples(key, maps):

@@ -310,3 +310,14 @@ def tiny_seg_model(cfg):
         ch = 512
     cfg.model.decode_head.in_channels = ch
     return ch
+
+
+def build(scope, cfg):
+    """Build ``cfg`` from ``<scope>.registry.MODELS`` under that default scope
+    (a Runner of an earlier test may have left another scope current)."""
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(cfg)

@@ -53,17 +53,17 @@ def test_pico_to_mmseg_zero_missing_zero_unexpected(pico_ckpt, tmp_path):
 
 def test_pico_to_mmdet_backbone_and_fpn_load_and_match(pico_ckpt, tmp_path):
     import pico_mm.det  # noqa: F401
-    from mmdet.registry import MODELS
 
     from pico_mm.models.necks import PiCoFPNNeck
     src, state = pico_ckpt
     dst = str(tmp_path / 'pico_mmdet.pth')
     assert p2m.main([src, dst, '--target', 'mmdet']) == 0
     out = _saved(dst)['state_dict']
-    backbone = MODELS.build(dict(type='ResNet', depth=18, frozen_stages=4,
-                                 norm_eval=True))
-    fpn = MODELS.build(dict(type='FrozenFPN', in_channels=[64, 128, 256, 512],
-                            out_channels=32, num_outs=5))
+    backbone = tiny.build('mmdet', dict(type='ResNet', depth=18,
+                                        frozen_stages=4, norm_eval=True))
+    fpn = tiny.build('mmdet', dict(type='FrozenFPN',
+                                   in_channels=[64, 128, 256, 512],
+                                   out_channels=32, num_outs=5))
     for prefix, mod in (('backbone.', backbone), ('neck.', fpn)):
         part = {k[len(prefix):]: v for k, v in out.items()
                 if k.startswith(prefix)}
@@ -86,7 +86,6 @@ def test_pico_to_mmdet_backbone_and_fpn_load_and_match(pico_ckpt, tmp_path):
 
 def test_moco_original_format_exports_for_both(tmp_path):
     import pico_mm.det  # noqa: F401
-    from mmdet.registry import MODELS
 
     from pico_mm.seg import FrozenDenseEncoder
     src = str(tmp_path / 'moco_v2_800ep.pth.tar')
@@ -103,7 +102,7 @@ def test_moco_original_format_exports_for_both(tmp_path):
     enc.init_weights()
     feats = enc(torch.randn(1, 3, 32, 32))
     assert feats[0].shape == (1, 512, 8, 8)  # dilated: output stride 4
-    backbone = MODELS.build(dict(type='ResNet', depth=18))
+    backbone = tiny.build('mmdet', dict(type='ResNet', depth=18))
     part = {k[9:]: v for k, v in _saved(det)['state_dict'].items()}
     res = backbone.load_state_dict(part, strict=True)
     assert not res.missing_keys and not res.unexpected_keys
@@ -149,7 +148,6 @@ def test_real_pico_model_state_dict_exports_and_loads(tmp_path):
     """The PiCo algorithm itself (pico_mm.models, tiny CPU config) → export
     → mmseg encoder and mmdet backbone/FPN: zero missing/unexpected keys."""
     import pico_mm.det  # noqa: F401
-    from mmdet.registry import MODELS as DET_MODELS
     from mmengine.config import Config
     from mmselfsup.registry import MODELS as SSL_MODELS
 
@@ -173,11 +171,11 @@ def test_real_pico_model_state_dict_exports_and_loads(tmp_path):
     for k, v in enc.state_dict().items():
         assert torch.equal(v, state[k]), k
     out = _saved(det)['state_dict']
-    backbone = DET_MODELS.build(dict(type='ResNet', depth=18))
-    fpn = DET_MODELS.build(dict(type='FrozenFPN',
-                                in_channels=list(neck['in_channels']),
-                                out_channels=neck['fpn_channels'],
-                                num_outs=5))
+    backbone = tiny.build('mmdet', dict(type='ResNet', depth=18))
+    fpn = tiny.build('mmdet', dict(type='FrozenFPN',
+                                   in_channels=list(neck['in_channels']),
+                                   out_channels=neck['fpn_channels'],
+                                   num_outs=5))
     for prefix, mod in (('backbone.', backbone), ('neck.', fpn)):
         res = mod.load_state_dict({k[len(prefix):]: v for k, v in out.items()
                                    if k.startswith(prefix)}, strict=True)

@@ -229,6 +229,7 @@ def build_downstream(info: dict) -> Dict[str, torch.nn.Module]:
         dict[str, nn.Module]: key prefix (``'backbone.'``/``'neck.'``, or
         ``''`` for the whole mmseg encoder) → module.
     """
+    from mmengine.registry import DefaultScope
     depth = info['depth']
     if info['target'] == 'mmseg':
         from pico_mm.seg import FrozenDenseEncoder
@@ -238,15 +239,19 @@ def build_downstream(info: dict) -> Dict[str, torch.nn.Module]:
             backbone = dict(type='ResNet', depth=depth, strides=(1, 1, 1, 1),
                             dilations=(1, 2, 4, 8), out_indices=(3, ),
                             contract_dilation=True)
-        return {'': FrozenDenseEncoder(backbone=backbone, neck=info['neck'])}
+        # explicit scope: a Runner created earlier may have left another one
+        with DefaultScope.overwrite_default_scope('mmseg'):
+            return {'': FrozenDenseEncoder(backbone=backbone,
+                                           neck=info['neck'])}
     import pico_mm.det  # noqa: F401  (registers FrozenFPN)
     from mmdet.registry import MODELS
-    mods = {'backbone.': MODELS.build(dict(
-        type='ResNet', depth=depth, frozen_stages=4, norm_eval=True))}
-    if info['neck'] is not None:
-        mods['neck.'] = MODELS.build(dict(
-            type='FrozenFPN', in_channels=info['neck']['in_channels'],
-            out_channels=info['neck']['fpn_channels'], num_outs=5))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        mods = {'backbone.': MODELS.build(dict(
+            type='ResNet', depth=depth, frozen_stages=4, norm_eval=True))}
+        if info['neck'] is not None:
+            mods['neck.'] = MODELS.build(dict(
+                type='FrozenFPN', in_channels=info['neck']['in_channels'],
+                out_channels=info['neck']['fpn_channels'], num_outs=5))
     return mods
 
 

@@ -1,0 +1,188 @@
+#!/usr/bin/env python
+"""PiCo data sample time vs an mmselfsup MoCo-v2 two-view sample.
+
+Both read the same generated rawframe videos (JPEG frames at 256x320, the
+size of a ``--short-side 256`` Kinetics clip) and build two 224x224 views with
+the same MoCo-v2 augmentations:
+
+* MoCo-v2: ``LoadImageFromFile`` (one random frame) -> mmselfsup ``MultiView``
+  (2 views of the mocov2 pipeline) -> ``PackSelfSupInputs``;
+* PiCo: ``VideoCorrespondenceDataset`` (track file, top-K anchor sampling,
+  two frames via ``pico_mm.flow.load_frames``) -> ``CorrespondenceViews`` ->
+  ``PackPiCoInputs``; measured with the frame cache off (every frame decoded
+  by ``load_frames``) and with every frame already cached.
+
+A second comparison leaves decoding out of both (MoCo-v2 on a decoded frame,
+PiCo with all frames cached): the cost of tracks + sampling + point-keeping
+views + packing against MultiView + PackSelfSupInputs.
+
+    python benchmarks/bench_data.py [--videos 8] [--samples 200] [--frames 60]
+
+Prints median ms/sample (pipelines interleaved) and the ratio PiCo / MoCo-v2 (goal <= 1.5x). Single process,
+one OpenCV thread, CPU.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+MOCOV2_VIEW = [
+    dict(type='RandomResizedCrop', size=224, scale=(0.2, 1.), backend='pillow'),
+    dict(type='RandomApply', transforms=[dict(
+        type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4,
+        hue=0.1)], prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
+         channel_weights=(0.114, 0.587, 0.2989)),
+    dict(type='RandomGaussianBlur', sigma_min=0.1, sigma_max=2.0, prob=0.5),
+    dict(type='RandomFlip', prob=0.5),
+]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--videos', type=int, default=8, help='generated videos')
+    p.add_argument('--frames', type=int, default=60, help='frames per video')
+    p.add_argument('--samples', type=int, default=200, help='timed samples each')
+    p.add_argument('--points', type=int, default=2000, help='tracks per video')
+    p.add_argument('--workdir', default=None, help='where to write the videos '
+                   '(default: a temp dir, removed at the end)')
+    return p.parse_args(argv)
+
+
+def make_data(root, n_videos, n_frames, n_points):
+    """Rawframe videos (translating texture), GT-flow tracks and lists."""
+    from tqdm import tqdm
+    from pico_mm.tracking import save_tracks, track_video
+    from pico_mm.tracking.synthetic import (affine_video, motion_matrix,
+                                            textured_image)
+    h, w = 256, 320
+    lines, frame_files = [], []
+    for i in tqdm(range(n_videos), desc='generating videos'):
+        img = textured_image(h, w, seed=i)
+        step = motion_matrix(shift=(1.0 + 0.3 * i, 0.5), angle_deg=0.2,
+                             centre=(w / 2, h / 2))
+        frames, fwd, bwd, _ = affine_video(img, step, n_frames)
+        rel = f'v{i:03d}'
+        d = osp.join(root, 'videos', rel)
+        os.makedirs(d, exist_ok=True)
+        for t, f in enumerate(frames, 1):
+            path = osp.join(d, f'img_{t:05d}.jpg')
+            cv2.imwrite(path, f, [cv2.IMWRITE_JPEG_QUALITY, 90])
+            frame_files.append(path)
+        tracks = track_video(lambda t: (fwd[t], bwd[t]), n_frames, (h, w),
+                             n_points, np.random.default_rng(i),
+                             meta=dict(source=d, fps=30, short_side=h,
+                                       alpha=0.01, beta=0.5))
+        save_tracks(osp.join(root, 'tracks', rel + '.npz'), tracks)
+        lines.append(f'{rel} {n_frames} 0')
+    with open(osp.join(root, 'list.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return frame_files
+
+
+def time_interleaved(fns, n):
+    """Median ms per call of each function, calls interleaved round-robin so
+    that load changes on a shared machine hit all of them alike."""
+    from tqdm import tqdm
+    for fn in fns.values():  # warm-up
+        for _ in range(3):
+            fn()
+    times = {k: [] for k in fns}
+    for _ in tqdm(range(n), desc='timing (interleaved)'):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) * 1000 for k, v in times.items()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cv2.setNumThreads(1)
+    import torch
+    torch.set_num_threads(1)
+    import pico_mm  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmselfsup.registry import DATASETS, TRANSFORMS
+    init_default_scope('mmselfsup')
+    tmp = None
+    root = args.workdir
+    if root is None:
+        tmp = tempfile.TemporaryDirectory(prefix='pico_bench_data_')
+        root = tmp.name
+    files = make_data(root, args.videos, args.frames, args.points)
+
+    cfg = Config.fromfile(osp.join(osp.dirname(__file__), '..', 'configs',
+                                   'pico', '_base_', 'datasets',
+                                   'k400_pico.py'))
+    moco = [TRANSFORMS.build(t) for t in [
+        dict(type='LoadImageFromFile'),
+        dict(type='MultiView', num_views=2, transforms=[MOCOV2_VIEW]),
+        dict(type='PackSelfSupInputs', meta_keys=['img_path'])]]
+    rng = np.random.default_rng(0)
+
+    decoded = {}
+
+    def moco_sample(decode=True):
+        path = files[rng.integers(len(files))]
+        if decode:
+            r = moco[0](dict(img_path=path))
+        else:
+            if path not in decoded:
+                decoded[path] = moco[0](dict(img_path=path))
+            r = dict(decoded[path])
+        for t in moco[1:]:
+            r = t(r)
+        assert len(r['inputs']) == 2
+
+    for f in files:  # decode everything once for the decode-free timings
+        moco_sample(False)
+    fns = {'mocov2': moco_sample, 'mocov2 (decoded)': lambda: moco_sample(False)}
+    n_frames = args.videos * args.frames
+    pairs = []
+    for name, cache in (('pico', 0), ('pico (frames cached)', n_frames)):
+        ds = DATASETS.build(dict(
+            cfg.train_dataloader.dataset, data_root=root, ann_file='list.txt',
+            data_prefix=dict(video='videos', tracks='tracks'),
+            frame_cache_size=cache))
+        if cache:
+            for i in range(len(ds)):
+                info = ds.get_data_info(i)
+                ds._frames_at(info, list(range(args.frames)),
+                              ds._decode_args(ds._load_tracks(info)))
+        idx = iter(rng.integers(len(ds), size=10**6))
+
+        def pico_sample(ds=ds, idx=idx):
+            pairs.append(int(ds[int(next(idx))]['data_samples'].num_pairs))
+
+        fns[name] = pico_sample
+    np.random.seed(0)
+    res = time_interleaved(fns, args.samples)
+    res['pairs'] = float(np.median(pairs))
+    print(f'\nframes 256x320 JPEG, views 224x224, {args.videos} videos x '
+          f'{args.frames} frames, {args.samples} samples each, 1 thread')
+    print(f'{"pipeline":26s} {"ms/sample":>10s} {"ratio":>7s}')
+    rows = (('mocov2', 'mocov2'), ('pico', 'mocov2'),
+            ('mocov2 (decoded)', 'mocov2 (decoded)'),
+            ('pico (frames cached)', 'mocov2 (decoded)'))
+    for name, base in rows:
+        print(f'{name:26s} {res[name]:10.2f} {res[name] / res[base]:7.2f}x')
+    print(f'(median PiCo sample: {res["pairs"]:.0f} pairs inside both views '
+          'before the P=128 cap)')
+    for name, base in rows[1::2]:
+        ok = res[name] / res[base] <= 1.5
+        print(f'goal {name} / {base} <= 1.5x: {"met" if ok else "NOT met"}')
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == '__main__':
+    main()

@@ -93,3 +93,53 @@ def test_queue_gets_no_gradient_and_shapes_checked():
         PixelInfoNCELoss()(q, k, queue[:3])
     with pytest.raises(ValueError, match='temperature'):
         PixelInfoNCELoss(temperature=0)
+
+
+def test_chunking_bounds_the_largest_tensor_in_forward_and_backward():
+    """No op (forward, checkpoint recompute or backward) makes a tensor
+    larger than one chunk of logits."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class MaxNumel(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.max = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in (out if isinstance(out, (tuple, list)) else [out]):
+                if isinstance(t, torch.Tensor):
+                    self.max = max(self.max, t.numel())
+            return out
+
+    q0, k0, queue = _data(m=64, c=8, length=1000, seed=4)
+    peaks = {}
+    for size in (0, 4):
+        q = q0.clone().requires_grad_(True)
+        with MaxNumel() as mode:
+            PixelInfoNCELoss(0.2, chunk_size=size)(q, k0, queue).backward()
+        peaks[size] = mode.max
+        assert q.grad is not None
+    assert peaks[0] >= 64 * 1000
+    # One chunk of logits (4×1000) or the queue itself (8×1000), never more.
+    assert peaks[4] <= 8 * 1000, peaks
+
+
+def test_chunked_forward_keeps_no_logits_for_backward():
+    """Tensors kept for backward stay far below the full M×L logits."""
+    q0, k0, queue = _data(m=64, c=8, length=1000, seed=5)
+    kept = {}
+    for size in (0, 4):
+        seen = {}  # distinct storages (the queue is saved once per chunk)
+
+        def pack(t, seen=seen):
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        q = q0.clone().requires_grad_(True)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = PixelInfoNCELoss(0.2, chunk_size=size)(q, k0, queue)
+        loss.backward()
+        kept[size] = sum(seen.values()) // 4  # float32 elements
+    assert kept[0] >= 64 * 1000
+    assert kept[4] < 64 * 1000 // 4, kept

@@ -1,5 +1,4 @@
 """Run one view pipeline independently on both frames of a correspondence."""
-import copy
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -80,4 +79,4 @@ class CorrespondenceViews(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(views={self.views}, '
-                f'transforms={copy.copy(self.pipeline)})')
+                f'transforms={self.pipeline})')

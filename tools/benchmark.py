@@ -41,7 +41,8 @@ SEG = 'configs/benchmarks/mmseg/'
 DET = 'configs/benchmarks/mmdet/'
 BENCHMARKS = {
     'coco': dict(task='seg', dataset='COCO (54 cls)',
-                 pico=SEG + 'linear_pico_r50_4xb4-40k_coco-semseg54-512x512.py',
+                 pico=SEG + 'linear_pico_r50_4xb4-40k_coco-semseg54-'
+                 '512x512.py',
                  moco=SEG + 'linear_mocov2_r50-dilated_4xb4-40k_coco-semseg54-'
                  '512x512.py'),
     'maskrcnn': dict(task='det', dataset='COCO',
@@ -203,7 +204,8 @@ def format_table(results: Dict[str, Dict[str, Dict]]) -> str:
                   for i in range(len(header))]
         lines.append(title)
         for r in [header] + rows:
-            lines.append(' | '.join(str(c).ljust(w) for c, w in zip(r, widths)))
+            lines.append(' | '.join(
+                str(c).ljust(w) for c, w in zip(r, widths)))
         lines.append('')
 
     methods = list(results)

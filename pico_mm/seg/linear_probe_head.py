@@ -8,7 +8,7 @@ from mmseg.registry import MODELS
 
 @MODELS.register_module()
 class LinearProbeHead(BaseDecodeHead):
-    """Linear semantic-segmentation probe (no dropout, no norm, no hidden layer).
+    """Linear segmentation probe (no dropout, no norm, no hidden layer).
 
     ``logits = conv_seg(feat)`` with ``conv_seg`` a 1×1 ``Conv2d(in_channels,
     num_classes)``. ``BaseDecodeHead`` upsamples the logits bilinearly to the

@@ -1,5 +1,6 @@
-"""tools/benchmark.py end to end: PiCo checkpoint → export → Cityscapes probe
-in a subprocess through the real mmseg Runner → results.json → table."""
+"""tools/benchmark.py end to end: PiCo checkpoint → export → Cityscapes
+probe in a subprocess through the real mmseg Runner → results.json →
+table."""
 import importlib.util
 import json
 import os.path as osp

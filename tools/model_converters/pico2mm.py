@@ -77,10 +77,11 @@ def load_state(path: str) -> Dict[str, torch.Tensor]:
         # (mmengine message hub, optimizer), hence weights_only=False.
         ckpt = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as err:  # noqa: BLE001  (truncated/corrupt/not torch)
+        first_line = (str(err).splitlines() or [''])[0]
         raise ExportError(
-            f'{path}: cannot be read as a torch checkpoint ({type(err).__name__}'
-            f': {str(err).splitlines()[0][:120]}); the file is truncated or '
-            'not a checkpoint, copy/download it again') from err
+            f'{path}: cannot be read as a torch checkpoint '
+            f'({type(err).__name__}: {first_line[:120]}); the file is '
+            'truncated or not a checkpoint, copy/download it again') from err
     if isinstance(ckpt, dict):
         for key in ('state_dict', 'model'):
             if isinstance(ckpt.get(key), dict):
@@ -202,8 +203,9 @@ def convert(state: Dict[str, torch.Tensor], target: str,
     found = detect_source(state)
     source = found if source == 'auto' else source
     if source == 'pico' and found != 'pico':
-        raise ExportError(f'{path}: no PiCo neck (neck.lateral_convs.*) in the '
-                          'checkpoint; use --source moco for a MoCo-v2 file')
+        raise ExportError(f'{path}: no PiCo neck (neck.lateral_convs.*) in '
+                          'the checkpoint; use --source moco for a MoCo-v2 '
+                          'file')
     out = _resnet_from(state, path)
     neck = None
     if source == 'pico':
@@ -375,7 +377,8 @@ def main(argv: Optional[list] = None) -> int:
           f'{" + neck" if info["neck"] else ""} for {args.target}: '
           f'{info["kept"]} tensors kept, {info["dropped"]} dropped '
           f'(momentum encoder/queue/heads); '
-          f'{"verified: 0 missing, 0 unexpected keys" if not args.no_verify else "not verified"}'
+          + ('not verified' if args.no_verify else
+             'verified: 0 missing, 0 unexpected keys') +
           f'\nuse it with: {how}')
     return 0
 

@@ -3,8 +3,10 @@
 # output, masked L1 loss), fixed resize and flips only (appendix A.2.4),
 # seg_pad_val=0 so padding is invalid depth.
 _base_ = [
-    './_base_/models/linear_mocov2_r50_dilated.py', 'mmseg::_base_/datasets/nyu.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_25k.py'
+    './_base_/models/linear_mocov2_r50_dilated.py',
+    'mmseg::_base_/datasets/nyu.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_25k.py',
 ]
 custom_imports = dict(imports=['pico_mm.seg'], allow_failed_imports=False)
 img_scale = (640, 480)  # NYU frames are 640x480: the fixed resize keeps them

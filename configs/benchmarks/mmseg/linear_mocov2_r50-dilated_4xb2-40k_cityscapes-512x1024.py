@@ -1,7 +1,9 @@
 # MoCo-v2 baseline (dilated R50), Cityscapes fine train -> val (mIoU).
 _base_ = [
-    './_base_/models/linear_mocov2_r50_dilated.py', 'mmseg::_base_/datasets/cityscapes.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+    './_base_/models/linear_mocov2_r50_dilated.py',
+    'mmseg::_base_/datasets/cityscapes.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_40k.py',
 ]
 custom_imports = dict(imports=['pico_mm.seg'], allow_failed_imports=False)
 crop_size = (512, 1024)

@@ -1,7 +1,9 @@
 # MoCo-v2 baseline (dilated R50), Pascal VOC 2012 train_aug -> val (mIoU).
 _base_ = [
-    './_base_/models/linear_mocov2_r50_dilated.py', 'mmseg::_base_/datasets/pascal_voc12_aug.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_20k.py'
+    './_base_/models/linear_mocov2_r50_dilated.py',
+    'mmseg::_base_/datasets/pascal_voc12_aug.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_20k.py',
 ]
 custom_imports = dict(imports=['pico_mm.seg'], allow_failed_imports=False)
 crop_size = (512, 512)

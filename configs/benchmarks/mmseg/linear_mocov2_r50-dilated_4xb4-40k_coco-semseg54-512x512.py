@@ -1,7 +1,10 @@
-# MoCo-v2 baseline (dilated R50, output stride 4), COCO semantic segmentation from panoptic (54 classes).
+# MoCo-v2 baseline (dilated R50, output stride 4), COCO semantic segmentation
+# from panoptic (54 classes).
 _base_ = [
-    './_base_/models/linear_mocov2_r50_dilated.py', './_base_/datasets/coco_panoptic_semseg54.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_40k.py'
+    './_base_/models/linear_mocov2_r50_dilated.py',
+    './_base_/datasets/coco_panoptic_semseg54.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_40k.py',
 ]
 custom_imports = dict(imports=['pico_mm.seg'], allow_failed_imports=False)
 crop_size = (512, 512)

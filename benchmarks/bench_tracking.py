@@ -29,8 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from pico_mm.flow import FlowReader, FlowStoreWriter  # noqa: E402
-from pico_mm.tracking import (PointTracker, sample_seeds,  # noqa: E402
-                              track_video)
+from pico_mm.tracking import PointTracker, sample_seeds  # noqa: E402
 from pico_mm.tracking.synthetic import (affine_video,  # noqa: E402
                                         motion_matrix, textured_image)
 
@@ -69,15 +68,18 @@ def make_store(path, frames, h, w):
     return time.perf_counter() - t0
 
 
-def best(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+def timed(fn):
+    """Run ``fn`` once; returns ``(wall s, process CPU s, result)``.
+
+    Process CPU time is robust to other jobs on a shared machine; for a
+    single-threaded run (prefetch off, 1 thread) it equals the wall time of
+    an idle machine.
+    """
+    w0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - w0, time.process_time() - c0, out
 
 
 def main(argv=None):
@@ -103,41 +105,46 @@ def main(argv=None):
 
         with FlowReader(store) as r:
             flows = [r.read(t) for t in range(r.num_pairs)]
-        print(f'{"points":>8} {"decode s":>9} {"track+decode s":>15} '
-              f'{"ratio":>6} {"prefetch s":>10} {"ratio":>6} '
-              f'{"track-only s":>13} {"pt-steps":>10} {"pt-steps/s":>11} '
-              f'{"alive/frame":>12}')
+        print('times in s, best of --repeat; wall = elapsed, cpu = process '
+              'CPU time')
+        print(f'{"points":>8} {"decode":>13} {"track+decode":>13} '
+              f'{"ratio":>11} {"prefetch":>9} {"ratio":>6} '
+              f'{"track-only":>11} {"pt-steps":>9} {"pt-steps/s":>10} '
+              f'{"alive/frame":>11}')
+        print(f'{"":>8} {"wall / cpu":>13} {"wall / cpu":>13} '
+              f'{"wall / cpu":>11} {"wall":>9} {"wall":>6} {"cpu":>11}')
         for points in args.points:
 
-            def run(prefetch):
+            def run(prefetch, provider=None):
                 with FlowReader(store) as r:
                     tracker = PointTracker(device=device, prefetch=prefetch)
-                    start, xy = sample_seeds(points, r.num_frames,
-                                             r.frame_size,
+                    start, xy = sample_seeds(points, n, (h, w),
                                              np.random.default_rng(0))
-                    return tracker.track(r.read, r.num_frames, r.frame_size,
+                    return tracker.track(provider or r.read, n, (h, w),
                                          start, xy)
 
-            def run_mem():
-                return track_video(lambda t: flows[t], n, (h, w), points,
-                                   np.random.default_rng(0), device=device)
-
-            # interleave the three measurements so load changes on a shared
+            # interleave the measurements so load changes on a shared
             # machine hit them alike; keep the best of each
-            t_dec = t_all = t_pre = t_mem = float('inf')
+            inf = float('inf')
+            dec, both, pre, mem = [inf, inf], [inf, inf], inf, inf
             for _ in range(args.repeat):
-                t_dec = min(t_dec, best(decode, 1)[0])
-                dt, tracks = best(lambda: run(False), 1)
-                t_all = min(t_all, dt)
-                t_pre = min(t_pre, best(lambda: run(True), 1)[0])
-                t_mem = min(t_mem, best(run_mem, 1)[0])
+                wd, cd, _ = timed(decode)
+                wb, cb, tracks = timed(lambda: run(False))
+                wp, _, _ = timed(lambda: run(True))
+                _, cm, _ = timed(lambda: run(False, lambda t: flows[t]))
+                dec = [min(dec[0], wd), min(dec[1], cd)]
+                both = [min(both[0], wb), min(both[1], cb)]
+                pre, mem = min(pre, wp), min(mem, cm)
             steps = int((tracks.length - 1).sum())
-            print(f'{points:>8} {t_dec:>9.2f} {t_all:>15.2f} '
-                  f'{t_all / t_dec:>6.2f} {t_pre:>10.2f} {t_pre / t_dec:>6.2f} '
-                  f'{t_mem:>13.2f} {steps:>10} '
-                  f'{steps / t_mem:>11.3g} {tracks.length.sum() / n:>12.0f}')
-        print('ratio = (decode + track) / decode, goal <= 1.5, without and '
-              'with the prefetch thread; pt-steps/s uses the track-only time '
+            print(f'{points:>8} {dec[0]:>6.2f} {dec[1]:>6.2f} '
+                  f'{both[0]:>6.2f} {both[1]:>6.2f} '
+                  f'{both[0] / dec[0]:>5.2f} {both[1] / dec[1]:>5.2f} '
+                  f'{pre:>9.2f} {pre / dec[0]:>6.2f} {mem:>11.2f} '
+                  f'{steps:>9} {steps / mem:>10.3g} '
+                  f'{tracks.length.sum() / n:>11.0f}')
+        print('ratio = (decode + track) / decode, goal <= 1.5 (prefetch: '
+              'flow pair t+1 read in a thread while t is tracked); '
+              'pt-steps/s = point steps per CPU second of tracking alone '
               '(flows in memory).')
 
 

@@ -60,7 +60,8 @@ def sample_points(maps: torch.Tensor, xy: torch.Tensor,
         maps (torch.Tensor): 1×C×h×w map (any stride w.r.t. the image).
         xy (torch.Tensor): N×2 float points ``(x, y)`` in image pixels.
         image_size (tuple[int, int]): ``(H, W)`` of the image the points live in.
-        params (tuple, optional): Cached ``grid_params(image_size, device)``.
+        params (tuple, optional): Cached ``grid_params(image_size, device)``
+            (extra trailing items are ignored).
 
     Returns:
         torch.Tensor: N×C sampled values (border padding outside the map).
@@ -68,12 +69,13 @@ def sample_points(maps: torch.Tensor, xy: torch.Tensor,
     n = xy.shape[0]
     if n == 0:
         return maps.new_zeros((0, maps.shape[1]))
-    scale, offset = params or grid_params(image_size, xy.device)
+    scale, offset = params[:2] if params else grid_params(
+        image_size, xy.device)
     grid = torch.addcmul(offset, xy, scale).view(1, 1, n, 2)
     out = F.grid_sample(
         maps, grid, mode='bilinear', padding_mode='border',
         align_corners=False)
-    return out[0, :, 0, :].t()
+    return out.view(out.shape[1], n).t()
 
 
 def flow_gradient_sq(flow: torch.Tensor) -> torch.Tensor:

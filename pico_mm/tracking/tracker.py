@@ -144,7 +144,8 @@ class PointTracker:
             fwd, bwd: H×W×2 forward (t->t+1) and backward (t+1->t) flow.
             pos (torch.Tensor): M×2 positions at frame t.
             size (tuple[int, int]): ``(H, W)``.
-            params (tuple): ``grid_params(size, device)``.
+            params (tuple): ``grid_params(size, device)`` plus the (2,)
+                tensor ``(W-1, H-1)`` (inside-image bound).
 
         Returns:
             tuple: new positions M×2, stop reason M uint8 (0 = keeps going),
@@ -162,20 +163,16 @@ class PointTracker:
         sampled = sample_points(fwd_t, pos, size, params)
         flow = sampled[:, :2]
         new = pos + flow
-        inside = ((new[:, 0] >= 0) & (new[:, 0] <= w - 1) & (new[:, 1] >= 0)
-                  & (new[:, 1] <= h - 1))
+        inside = ((new >= 0) & (new <= params[2])).all(1)
         back = sample_points(bwd_t, new, size, params)
-        w2 = flow.square().sum(1)
-        terms = torch.stack(
-            [(flow + back).square().sum(1), w2 + back.square().sum(1)], 1)
-        reason = torch.zeros(pos.shape[0], dtype=torch.uint8,
-                             device=self.device)
+        # rows: |w+ŵ|², |w|², |ŵ|²
+        sq = torch.stack([flow + back, flow, back]).square_().sum(2)
+        terms = torch.stack([sq[0], sq[1] + sq[2]], 1)
+        fail = terms[:, 0] >= terms[:, 1] * self.alpha + self.beta
+        reason = fail.to(torch.uint8) * STOP_INCONSISTENT
         if self.motion_boundary:
-            reason.masked_fill_(sampled[:, 2] > 0.01 * w2 + 0.002,
-                                STOP_MOTION_BOUNDARY)
-        reason.masked_fill_(
-            terms[:, 0] >= self.alpha * terms[:, 1] + self.beta,
-            STOP_INCONSISTENT)
+            edge = sampled[:, 2] > 0.01 * sq[1] + 0.002
+            reason.masked_fill_(edge & ~fail, STOP_MOTION_BOUNDARY)
         reason.masked_fill_(~inside, STOP_LEFT)
         return new, reason, terms
 
@@ -212,7 +209,8 @@ class PointTracker:
         seed_xy = torch.tensor(
             np.asarray(xy, dtype=np.float32)[order], device=dev)
         stop = torch.full((n, ), STOP_END, dtype=torch.uint8, device=dev)
-        params = grid_params((h, w), dev)
+        params = grid_params((h, w), dev) + (
+            torch.tensor([w - 1.0, h - 1.0], device=dev), )
         fetch = _Prefetcher(flow_provider, num_frames - 1) \
             if self.prefetch and num_frames > 2 else None
         try:

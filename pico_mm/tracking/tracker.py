@@ -165,8 +165,10 @@ class PointTracker:
         new = pos + flow
         inside = ((new >= 0) & (new <= params[2])).all(1)
         back = sample_points(bwd_t, new, size, params)
-        # rows: |w+ŵ|², |w|², |ŵ|²
-        sq = torch.stack([flow + back, flow, back]).square_().sum(2)
+        # rows: |w+ŵ|², |w|², |ŵ|² (x² + y² as one add: a sum over the
+        # 2-wide last dim is a slow reduction on CPU)
+        sq = torch.stack([flow + back, flow, back]).square_()
+        sq = sq[..., 0] + sq[..., 1]
         terms = torch.stack([sq[0], sq[1] + sq[2]], 1)
         fail = terms[:, 0] >= terms[:, 1] * self.alpha + self.beta
         reason = fail.to(torch.uint8) * STOP_INCONSISTENT

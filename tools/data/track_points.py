@@ -114,8 +114,11 @@ def track_store(path: str, out_path: str, name: str, args) -> str:
             source_kind=fm.get('source_kind'), fps=fm.get('fps'),
             short_side=fm.get('short_side'),
             frame_offset=int(fm.get('frame_offset', 0)),
+            source_fps_override=fm.get('source_fps_override'),
             flow_path=osp.abspath(path), flow_rel=name, seed=int(args.seed),
             flow_meta=fm)
+        if fm.get('rawframe_tmpl'):
+            meta['rawframe_tmpl'] = fm['rawframe_tmpl']
         tracks = track_video(reader.read, reader.num_frames,
                              reader.frame_size, args.points,
                              video_rng(args.seed, name), args.alpha,

@@ -94,9 +94,11 @@ def load_video_frames(tracks, ids, source=None):
             '--source PATH (the video or rawframe folder) or --blank')
     off = int(meta.get('frame_offset', 0))
     kwargs = dict(fps=meta.get('fps'), short_side=meta.get('short_side'),
-                  source_fps=fm.get('source_fps_override'))
-    if fm.get('rawframe_tmpl'):
-        kwargs['tmpl'] = fm['rawframe_tmpl']
+                  source_fps=meta.get('source_fps_override',
+                                      fm.get('source_fps_override')))
+    tmpl = meta.get('rawframe_tmpl', fm.get('rawframe_tmpl'))
+    if tmpl:
+        kwargs['tmpl'] = tmpl
     frames = load_frames(src, [i + off for i in ids], **kwargs)
     h, w = tracks.frame_size
     if frames and frames[0].shape[:2] != (h, w):

@@ -104,3 +104,15 @@ def test_as_points_rejects_bad_shapes_and_accepts_empty():
     p2 = np.array([[0, 0], [1, 1], [2, np.nan]], np.float32)
     np.testing.assert_array_equal(ops.valid_pairs(p1, p2),
                                   [True, False, False])
+
+
+def test_resize_keeps_edge_points_inside():
+    """x = w - 0.5 maps to exactly W - 0.5 (no float overshoot)."""
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        w, h = (int(v) for v in rng.integers(5, 300, 2))
+        dw, dh = (int(v) for v in rng.integers(5, 300, 2))
+        pts = np.float32([[w - 0.5, h - 0.5], [-0.5, -0.5]])
+        out = ops.resize_points(pts, (w, h), (dw, dh))
+        np.testing.assert_array_equal(out, [[dw - 0.5, dh - 0.5], [-0.5, -0.5]])
+        assert np.isfinite(ops.mark_outside(out, dw, dh)).all()

@@ -80,12 +80,18 @@ def resize_points(points, src_size, dst_size) -> np.ndarray:
     Returns:
         np.ndarray: M×2 float32 points in the resized image.
     """
-    pts = as_points(points).copy()
-    sx = dst_size[0] / float(src_size[0])
-    sy = dst_size[1] / float(src_size[1])
-    pts[:, 0] = (pts[:, 0] + 0.5) * sx - 0.5
-    pts[:, 1] = (pts[:, 1] + 0.5) * sy - 0.5
-    return pts
+    src = as_points(points).astype(np.float64)
+    out = np.empty_like(src)
+    for axis in (0, 1):
+        scale = dst_size[axis] / float(src_size[axis])
+        out[:, axis] = (src[:, axis] + 0.5) * scale - 0.5
+        # the image extent maps onto the image extent; keep float rounding
+        # from pushing an edge point (e.g. x = w - 0.5) just outside it
+        inside = (src[:, axis] >= -0.5) & (src[:, axis] <= src_size[axis] -
+                                           0.5)
+        out[inside, axis] = np.clip(out[inside, axis], -0.5,
+                                    dst_size[axis] - 0.5)
+    return out.astype(np.float32)
 
 
 def flip_points(points, width: int, height: int,

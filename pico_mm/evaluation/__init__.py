@@ -6,9 +6,10 @@ The mmseg metrics (e.g. fIoU) live in this folder too but are imported only from
 from .correspondence_probe import (ProbePair, cell_centres, chance_accuracy,
                                    correspondence_accuracy, match_points,
                                    probe_pairs_from_tracks, run_probe,
-                                   sample_features)
+                                   sample_features, zero_motion_hits)
 
 __all__ = [
     'ProbePair', 'cell_centres', 'chance_accuracy', 'correspondence_accuracy',
-    'match_points', 'probe_pairs_from_tracks', 'run_probe', 'sample_features'
+    'match_points', 'probe_pairs_from_tracks', 'run_probe', 'sample_features',
+    'zero_motion_hits'
 ]

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 __all__ = [
     'ProbePair', 'cell_centres', 'sample_features', 'match_points',
-    'correspondence_accuracy', 'chance_accuracy', 'run_probe',
+    'correspondence_accuracy', 'chance_accuracy', 'zero_motion_hits',
+    'run_probe',
     'probe_pairs_from_tracks'
 ]
 
@@ -174,6 +175,30 @@ def chance_accuracy(image_size: Tuple[int, int], feat_size: Tuple[int, int],
     return float((d <= radius + 1e-4).float().mean())
 
 
+def zero_motion_hits(src: ArrayLike, dst: ArrayLike, image_size: Tuple[int, int],
+                     feat_size: Tuple[int, int],
+                     radius: Optional[float] = None) -> Tuple[int, int]:
+    """Hits of a 'no motion' predictor: the cell nearest to ``src`` itself.
+
+    This is what features that only encode position would score, so it tells how
+    much of an accuracy is explained by small motion alone.
+
+    Returns:
+        tuple[int, int]: ``(hits, pairs)`` over the rows without NaN.
+    """
+    src = _as_tensor(src).float().reshape(-1, 2)
+    dst = _as_tensor(dst).float().reshape(-1, 2)
+    ok = torch.isfinite(src).all(1) & torch.isfinite(dst).all(1)
+    src, dst = src[ok], dst[ok]
+    h, w = feat_size
+    if radius is None:
+        radius = max(image_size[0] / h, image_size[1] / w)
+    centres = cell_centres(h, w, image_size)
+    nearest = centres[torch.cdist(src, centres).argmin(1)] if len(src) else src
+    hits = ((nearest - dst).norm(dim=1) <= radius + 1e-4).sum()
+    return int(hits), int(src.shape[0])
+
+
 def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
               pairs: Iterable[ProbePair],
               radius: Optional[float] = None,
@@ -188,9 +213,11 @@ def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
 
     Returns:
         dict: ``acc`` (float, NaN if no pairs), ``hits``, ``pairs``, ``chance``
-        (expected accuracy of random matching on the same points).
+        (expected accuracy of random matching on the same points) and
+        ``zero_motion`` (accuracy of predicting no motion, see
+        :func:`zero_motion_hits`).
     """
-    hits = total = 0
+    hits = total = still = 0
     chance_sum = 0.0
     pairs = list(pairs)
     with torch.no_grad():
@@ -212,9 +239,12 @@ def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
                         np.asarray(p.src, np.float32)).all(1)]
                     chance_sum += t_ * chance_accuracy(
                         size, tuple(emb.shape[-2:]), radius, dst)
+                    still += zero_motion_hits(p.src, p.dst, size,
+                                              tuple(emb.shape[-2:]), radius)[0]
     acc = hits / total if total else math.nan
     chance = chance_sum / total if total else math.nan
-    return dict(acc=acc, hits=hits, pairs=total, chance=chance)
+    zero = still / total if total else math.nan
+    return dict(acc=acc, hits=hits, pairs=total, chance=chance, zero_motion=zero)
 
 
 

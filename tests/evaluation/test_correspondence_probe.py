@@ -9,7 +9,8 @@ from pico_mm.demo.synthetic import make_texture
 from pico_mm.evaluation.correspondence_probe import (ProbePair, cell_centres,
                                                      chance_accuracy,
                                                      correspondence_accuracy,
-                                                     run_probe, sample_features)
+                                                     run_probe, sample_features,
+                                                     zero_motion_hits)
 
 torch.set_num_threads(1)
 
@@ -137,5 +138,18 @@ def test_run_probe_with_callable():
     assert res['pairs'] == 400
     assert res['acc'] >= 0.9
     assert 0 < res['chance'] < 0.05
+    # Half the points moved by (4, 4) px (> 1 cell from the nearest centre
+    # for most), half did not move: the no-motion baseline is in between.
+    assert 0.5 <= res['zero_motion'] < 0.8
     empty = run_probe(embed, [])
     assert math.isnan(empty['acc']) and empty['pairs'] == 0
+
+
+def test_zero_motion_baseline():
+    src = np.array([[1.5, 1.5], [9.5, 5.5], [3.0, 3.0]], np.float32)
+    # Still points hit; a point moved by 2 cells misses.
+    assert zero_motion_hits(src, src, (16, 16), (4, 4)) == (3, 3)
+    assert zero_motion_hits(src, src + 8, (16, 16), (4, 4)) == (0, 3)
+    # (3, 3) -> nearest centre (1.5, 1.5) or a neighbour: within 1 cell of (5, 3).
+    h, n = zero_motion_hits(src[2:], src[2:] + [2, 0], (16, 16), (4, 4))
+    assert (h, n) == (1, 1)

@@ -5,6 +5,7 @@ import os.path as osp
 from typing import Callable, List, Optional, Sequence, Union
 
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmselfsup.registry import HOOKS
@@ -67,7 +68,8 @@ class CorrespondenceProbeHook(Hook):
     pairs of held-out videos with the model's ``tensor`` mode and measures the
     fraction of tracked points whose cosine nearest neighbour over the whole other
     frame lies within ``radius`` pixels (default one feature cell) of the tracked
-    position (see :mod:`pico_mm.evaluation.correspondence_probe`). Logs
+    position (see :mod:`pico_mm.evaluation.correspondence_probe`). Runs on the
+    main process only (the same pairs on every rank would give the same number). Logs
     ``probe/acc`` (and ``probe/chance``) to the visualizer backends (``scalars.json``,
     tensorboard), to ``runner.message_hub`` and to the log.
 
@@ -131,7 +133,9 @@ class CorrespondenceProbeHook(Hook):
         return files
 
     def before_train(self, runner) -> None:
-        """Load the probe pairs once (frames + tracked points)."""
+        """Load the probe pairs once (frames + tracked points), on rank 0."""
+        if not is_main_process():
+            return
         self._pairs = probe_pairs_from_tracks(
             self._track_files(), gap=self.gap,
             pairs_per_video=self.pairs_per_video,
@@ -155,7 +159,9 @@ class CorrespondenceProbeHook(Hook):
         if self._last_iter != runner.iter:
             self._probe(runner, step=runner.iter)
 
-    def _probe(self, runner, step: int) -> dict:
+    def _probe(self, runner, step: int) -> Optional[dict]:
+        if not is_main_process():  # one probe per job; other ranks wait at DDP
+            return None
         if self._pairs is None:
             self.before_train(runner)
         res = evaluate_model(runner.model, self._pairs, self.radius,

@@ -52,7 +52,25 @@ def _import_mmselfsup_models():
             del sys.modules['mmdet']
 
 
-if _has('mmselfsup') and _has('mmcv'):
+def _fix_mmselfsup_registry_locations():
+    """Drop registry locations that the mmselfsup 1.0.0 wheel does not ship.
+
+    ``mmselfsup/registry.py`` declares ``locations=['mmselfsup.engine.runner']``
+    for RUNNERS, RUNNER_CONSTRUCTORS and LOOPS, but the wheel has no such
+    module; mmengine 0.10.7 imports a registry's locations on lookup, so any
+    Runner with ``default_scope='mmselfsup'`` dies with
+    ``ModuleNotFoundError: No module named 'mmselfsup.engine.runner'``.
+    """
+    from mmselfsup import registry
+    if importlib.util.find_spec('mmselfsup.engine.runner') is not None:
+        return
+    for reg in (registry.RUNNERS, registry.RUNNER_CONSTRUCTORS, registry.LOOPS):
+        reg._locations = [loc for loc in reg._locations
+                          if loc != 'mmselfsup.engine.runner']
+
+
+if _has('mmselfsup') and _has('mmcv') and _has('mmengine'):
+    _fix_mmselfsup_registry_locations()
     _import_mmselfsup_models()
     # Registration side effects into mmselfsup's registries.
     from . import datasets, engine, models  # noqa: F401,E402

@@ -156,7 +156,8 @@ def _retrieve(cap, source: str) -> np.ndarray:
 
 def iter_frames(source: str, fps: Optional[float] = 30, short_side: Optional[int] = 256,
                 source_fps: Optional[float] = None, tmpl: str = RAWFRAME_TMPL,
-                stop: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:
+                stop: Optional[int] = None,
+                want: Optional[set] = None) -> Iterator[Tuple[int, np.ndarray]]:
     """Stream resampled, resized frames.
 
     Args:
@@ -166,6 +167,9 @@ def iter_frames(source: str, fps: Optional[float] = 30, short_side: Optional[int
         source_fps: Override the source rate (rawframes default: = ``fps``).
         tmpl: Rawframe file name template (1-based).
         stop: Stop before target index ``stop`` (None: to the end).
+        want: Only yield these target indices (None: all). Frames nobody
+            asked for are still grabbed (videos decode sequentially) but not
+            read (rawframes), converted or resized.
 
     Yields:
         tuple: ``(j, frame)``, ``j`` = 0, 1, ... target index, frame uint8
@@ -185,10 +189,15 @@ def iter_frames(source: str, fps: Optional[float] = 30, short_side: Optional[int
             return
         if source_index(j, src_fps, fps) != i:
             continue  # grabbed (decoded) but not converted: cheap skip
-        frame = resize_frame(get(), short_side)
+        targets = []
         while source_index(j, src_fps, fps) == i and (stop is None or j < stop):
-            yield j, frame
+            targets.append(j)
             j += 1
+        if want is not None and want.isdisjoint(targets):
+            continue  # not asked for: skip reading/converting/resizing it
+        frame = resize_frame(get(), short_side)
+        for t in targets:
+            yield t, frame
 
 
 def load_frames(source: str, indices: Optional[Sequence[int]] = None,
@@ -220,7 +229,7 @@ def load_frames(source: str, indices: Optional[Sequence[int]] = None,
     want = set(idx)
     got = {}
     for j, frame in iter_frames(source, fps, short_side, source_fps, tmpl,
-                                stop=max(idx) + 1):
+                                stop=max(idx) + 1, want=want):
         if j in want:
             got[j] = frame
     missing = sorted(want - set(got))

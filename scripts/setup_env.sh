@@ -9,7 +9,8 @@
 #                    the wheel is cached in $PICO_MM_CACHE keyed by
 #                    (mmcv, torch, python, cuda/arch) so a second install takes seconds.
 #   4. openmmlab     mmcls, mmselfsup, mmdet, mmsegmentation (+ ftfy, regex, pycocotools)
-#   5. pico_mm       pip install -e .[tests]
+#   5. opencv        keep only opencv-python-headless (mmengine pulls opencv-python)
+#   6. pico_mm       pip install -e . (editable)
 # A stamp file (.venv/.pico_mm_stamp) holds the hash of the requirement files;
 # when it matches, the script does nothing.
 #
@@ -83,6 +84,8 @@ PY
     else
         step "using cached mmcv wheel $wheel_dir"
     fi
+    # mmcv-lite (pure python) and mmcv share the `mmcv` folder: never keep both.
+    "${PIP[@]}" uninstall -q -y mmcv-lite mmcv >/dev/null 2>&1 || true
     "${PIP[@]}" install -q --no-deps --force-reinstall "$wheel_dir"/mmcv-2.0.1-*.whl
     "${PIP[@]}" install -q -c "$CONSTRAINTS" addict packaging Pillow pyyaml yapf
     "$PY" -c "import mmcv.ops; from mmcv.ops import RoIAlign, nms"
@@ -92,11 +95,20 @@ CURRENT_STEP=openmmlab
 step "installing mmcls, mmselfsup, mmdet, mmsegmentation"
 "${PIP[@]}" install -q -c "$CONSTRAINTS" -r requirements/runtime.txt -r requirements/tests.txt
 
+CURRENT_STEP=opencv
+# mmengine/mmcv depend on `opencv-python`; both builds share the `cv2` folder,
+# so keep only the headless one (no GUI libraries needed).
+if "$PY" -m pip show -q opencv-python >/dev/null 2>&1; then
+    step "replacing opencv-python by opencv-python-headless"
+    "${PIP[@]}" uninstall -q -y opencv-python
+    "${PIP[@]}" install -q --no-deps --force-reinstall -c "$CONSTRAINTS" opencv-python-headless
+fi
+
 CURRENT_STEP=pico_mm
 step "installing pico_mm (editable)"
 "${PIP[@]}" install -q -c "$CONSTRAINTS" --no-deps --no-build-isolation -e .
 
 CURRENT_STEP=check
-"$PY" -c "import pico_mm, mmselfsup, mmseg, mmdet; from mmcv.ops import RoIAlign, nms; import numpy; assert numpy.__version__ == '1.26.4', numpy.__version__"
+"$PY" -c "import pico_mm, mmselfsup, mmseg, mmdet, cv2, numpy; from mmcv.ops import RoIAlign, nms; assert numpy.__version__ == '1.26.4', numpy.__version__"
 echo "$stamp_hash" > "$VENV/.pico_mm_stamp"
 step "done: $VENV"

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pico_mm.models.utils import PixelQueue
+from pico_mm.models.utils import PixelQueue, pixel_queue
 
 
 def _keys(n, c=4, seed=0):
@@ -69,10 +69,15 @@ def _free_port():
 
 
 _WORKER = """
-import os, sys, torch, torch.nn.functional as F
-from pico_mm.models.utils import PixelQueue
+import importlib.util, os, sys, torch, torch.nn.functional as F
 rank, world, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 counts = [int(c) for c in sys.argv[4].split(',')]
+# Load the module file alone (mmengine only): importing pico_mm would pull
+# in mmselfsup/mmcls and make the two workers slow to start.
+spec = importlib.util.spec_from_file_location('pixel_queue', sys.argv[5])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+PixelQueue = module.PixelQueue
 torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
 torch.set_num_threads(1)
 torch.manual_seed(0)  # same initial buffer on every rank
@@ -90,12 +95,11 @@ def test_enqueue_gathers_variable_counts_across_ranks(tmp_path):
     script = tmp_path / 'worker.py'
     script.write_text(_WORKER)
     env = dict(os.environ, MASTER_ADDR='127.0.0.1',
-               MASTER_PORT=str(_free_port()),
-               PYTHONPATH=os.pathsep.join(
-                   [os.getcwd(), os.environ.get('PYTHONPATH', '')]))
+               MASTER_PORT=str(_free_port()))
     procs = [subprocess.Popen(
         [sys.executable, str(script), str(r), '2', str(tmp_path),
-         ','.join(map(str, counts))], env=env, stderr=subprocess.PIPE)
+         ','.join(map(str, counts)), pixel_queue.__file__], env=env,
+        stderr=subprocess.PIPE)
         for r in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=120)

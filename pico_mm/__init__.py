@@ -70,7 +70,7 @@ def _fix_mmselfsup_registry_locations():
 
 
 if _has('mmselfsup') and _has('mmcv') and _has('mmengine'):
+    _import_mmselfsup_models()  # first: later mmselfsup imports pull it in
     _fix_mmselfsup_registry_locations()
-    _import_mmselfsup_models()
     # Registration side effects into mmselfsup's registries.
     from . import datasets, engine, models  # noqa: F401,E402

@@ -1,0 +1,80 @@
+"""End-to-end: ``tools/demo.py --quick`` runs every stage and prints the probe table."""
+import glob
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO = osp.join(ROOT, 'tools', 'demo.py')
+
+
+def _run(args, timeout=1500):
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+    return subprocess.run([sys.executable, DEMO] + args, cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_quick_all_stages(tmp_path):
+    ws = str(tmp_path / 'demo')
+    res = _run(['--quick', '--work-dir', ws, '--threads', '1'])
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    # 1 videos + lists
+    assert len(glob.glob(osp.join(ws, 'videos', 'train', 'vid_*'))) == 2
+    assert len(glob.glob(osp.join(ws, 'videos', 'val', 'vid_*'))) == 1
+    assert open(osp.join(ws, 'val_list.txt')).read().startswith('val/vid_000.')
+    # 2 flow stores, 3 tracks
+    assert len(glob.glob(osp.join(ws, 'flow', '*', '*.zip'))) == 3
+    assert len(glob.glob(osp.join(ws, 'tracks', '*', '*.npz'))) == 3
+    # 5 training: same init, three runs with checkpoints and probe scalars
+    assert osp.isfile(osp.join(ws, 'init.pth'))
+    first_probe = {}
+    for run in ('static_frame', 'static_video', 'pico'):
+        assert glob.glob(osp.join(ws, 'train', run, 'iter_*.pth')), run
+        cfg = open(osp.join(ws, 'configs', f'{run}.py')).read()
+        assert 'load_from' in cfg and 'CorrespondenceProbeHook' in cfg
+        (scalars, ) = glob.glob(osp.join(ws, 'train', run, '*', 'vis_data',
+                                         'scalars.json'))
+        recs = [json.loads(ln) for ln in open(scalars)]
+        probes = [r['probe/acc'] for r in recs if 'probe/acc' in r]
+        assert len(probes) >= 2 and all(math.isfinite(p) for p in probes)
+        first_probe[run] = probes[0]
+        assert any('loss' in r and math.isfinite(r['loss']) for r in recs)
+        # 6 export
+        assert osp.getsize(osp.join(ws, 'export', f'{run}_mmseg.pth')) > 0
+    # 7 probe table: finite numbers for the four models
+    probe = json.load(open(osp.join(ws, 'probe.json')))
+    assert list(probe) == ['init', 'Static(Frame)', 'Static(Video)', 'PiCo']
+    for r in probe.values():
+        assert r['pairs'] > 0 and 0 <= r['acc'] <= 1 and math.isfinite(r['acc'])
+        assert 0 < r['chance'] < 0.5
+    # The same initial network for every run: equal step-0 probe in each log,
+    # equal to the demo's own 'init' row.
+    assert set(first_probe.values()) == {probe['init']['acc']}
+    # 8 pictures, and the printed table / paths
+    for pic in ('tracks.gif', 'views.png', 'pca_features.png', 'curves.png'):
+        path = osp.join(ws, 'pictures', pic)
+        assert osp.getsize(path) > 1000, pic
+        assert path in res.stdout
+    assert 'Correspondence probe (B5)' in res.stdout
+    for name in ('init', 'Static(Frame)', 'Static(Video)', 'PiCo'):
+        assert any(ln.startswith(name) for ln in res.stdout.splitlines()), name
+    for i in range(1, 9):
+        assert f'[{i}/8]' in res.stdout
+
+
+def test_demo_bad_videos_dir_is_one_clear_error(tmp_path):
+    res = _run(['--videos', str(tmp_path / 'missing'), '--work-dir',
+                str(tmp_path / 'w')], timeout=300)
+    assert res.returncode != 0
+    assert 'error: --videos' in res.stderr and 'not a folder' in res.stderr
+    assert 'Traceback' not in res.stderr
+    (tmp_path / 'empty').mkdir()
+    (tmp_path / 'empty' / 'notes.txt').write_text('no videos here')
+    res = _run(['--videos', str(tmp_path / 'empty'), '--work-dir',
+                str(tmp_path / 'w')], timeout=300)
+    assert res.returncode != 0 and 'no video files found' in res.stderr
+    assert 'Traceback' not in res.stderr

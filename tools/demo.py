@@ -262,7 +262,8 @@ def main(args):
     stage(6, 'export for MMSeg/MMDet')
     export_main = st.tool_entry(tool('model_converters', 'pico2mm.py'))
     exports = {}
-    for name, _ in RUNS:
+    from tqdm import tqdm
+    for name, _ in tqdm(RUNS, desc='export', unit='model'):
         out = osp.join(ws, 'export', osp.basename(work_dirs[name]) + '_mmseg.pth')
         if export_main([ckpts[name], out, '--target', 'mmseg']) != 0:
             raise st.DemoError(f'export {name} failed: tools/model_converters/'
@@ -280,7 +281,6 @@ def main(args):
     results, feats = {}, {}
     pca_frames = [pairs[0].frame_a, pairs[len(pairs) // 2].frame_b,
                   pairs[-1].frame_b] if pairs else []
-    from tqdm import tqdm
     for name, ckpt in tqdm([('init', init_ckpt)] + [(n, ckpts[n]) for n, _ in RUNS],
                            desc='probe', unit='model'):
         st.load_weights(model, ckpt)

@@ -114,7 +114,9 @@ def stage_videos(args, ws):
     pre = args.preset
     if args.videos:
         root = osp.abspath(args.videos)
-        rels = sorted(rel for rel, _, kind in list_inputs(root) if kind == 'video')
+        # list_inputs names videos without extension; lists need the file path.
+        rels = sorted(osp.relpath(path, root) for _, path, kind in list_inputs(root)
+                      if kind == 'video')
         if not rels:
             raise SystemExit(f'error: --videos {args.videos}: no video files found '
                              '(.mp4/.avi/.webm/.mkv...)')
@@ -141,6 +143,8 @@ def stage_videos(args, ws):
 
 
 def write_lists(ws, train, val):
+    """mmaction2 ``path label`` lists of the training / held-out videos."""
+    os.makedirs(ws, exist_ok=True)
     paths = {}
     for name, rels in (('train', train), ('val', val)):
         path = osp.join(ws, f'{name}_list.txt')

@@ -78,3 +78,29 @@ def test_demo_bad_videos_dir_is_one_clear_error(tmp_path):
                 str(tmp_path / 'w')], timeout=300)
     assert res.returncode != 0 and 'no video files found' in res.stderr
     assert 'Traceback' not in res.stderr
+
+
+def test_demo_own_videos_split_and_lists(tmp_path):
+    """``--videos DIR``: files found recursively, last ~20 % held out, lists keep
+    the file names with their extension (what the dataset resolves)."""
+    import importlib.util
+
+    from pico_mm.demo.synthetic import SceneConfig, render_video, write_video
+    spec = importlib.util.spec_from_file_location('pico_demo_tool', DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    cfg = SceneConfig(height=32, width=40, num_frames=3, num_objects=0)
+    clips = tmp_path / 'clips'
+    paths = [write_video(render_video(i, cfg), str(clips / sub), 30)
+             for i, sub in enumerate(['b', 'a', 'sub/c', 'sub/d', 'e'])]
+    (clips / 'readme.txt').write_text('not a video')
+    args = demo.parse_args(['--videos', str(clips), '--work-dir',
+                            str(tmp_path / 'w')])
+    assert args.short_side == 128
+    root, train, val = demo.stage_videos(args, str(tmp_path / 'w'))
+    ext = osp.splitext(paths[0])[1]
+    assert root == str(clips)
+    assert train == [n + ext for n in ('a', 'b', 'e', 'sub/c')]
+    assert val == ['sub/d' + ext]
+    lists = demo.write_lists(str(tmp_path / 'w'), train, val)
+    assert open(lists['val']).read() == f'sub/d{ext} 0\n'

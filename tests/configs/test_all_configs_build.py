@@ -6,7 +6,7 @@ import pytest
 
 import pico_mm  # noqa: F401
 from mmengine.config import Config
-from mmengine.registry import DefaultScope, init_default_scope
+from mmengine.registry import init_default_scope
 from mmengine.utils import import_modules_from_strings
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -30,5 +30,3 @@ def test_config_loads_and_model_builds(path):
     from mmengine.registry import MODELS
     model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
-    # leave no scope behind for the next config
-    DefaultScope._instance_dict.clear()

@@ -1,0 +1,18 @@
+"""Test-suite wide isolation.
+
+mmengine keeps "current" global instances (``DefaultScope``, created by every
+Runner and by ``init_default_scope``); a test that ran an mmdet/mmseg Runner
+would otherwise leave ``default_scope='mmdet'`` active for the next test, and
+``mmselfsup.registry.MODELS.build(...)`` would then look in mmdet's registry.
+"""
+import sys
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _reset_mmengine_default_scope():
+    yield
+    if 'mmengine.registry' in sys.modules:
+        from mmengine.registry import DefaultScope
+        DefaultScope._instance_dict.clear()

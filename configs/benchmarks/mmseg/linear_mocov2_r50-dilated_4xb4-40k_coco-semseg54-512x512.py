@@ -1,16 +1,5 @@
-# MoCo-v2 baseline (dilated R50, output stride 4), COCO semantic segmentation
-# from panoptic (54 classes).
-_base_ = [
-    './_base_/models/linear_mocov2_r50_dilated.py',
-    './_base_/datasets/coco_panoptic_semseg54.py',
-    'mmseg::_base_/default_runtime.py',
-    'mmseg::_base_/schedules/schedule_40k.py',
-]
-custom_imports = dict(imports=['pico_mm.seg'], allow_failed_imports=False)
-crop_size = (512, 512)
+# MoCo-v2 baseline (dilated R50), COCO semantic segmentation from panoptic (54 classes).
+# The PiCo config with the frozen dilated MoCo-v2 R50 features instead.
+_base_ = ['./linear_pico_r50_4xb4-40k_coco-semseg54-512x512.py', './_base_/models/mocov2_r50_dilated.py']
 model = dict(
-    data_preprocessor=dict(size=crop_size),
-    decode_head=dict(num_classes=54))
-val_evaluator = dict(type='FIoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
-
+    backbone={{_base_.mocov2_backbone}}, decode_head=dict(in_channels=2048))

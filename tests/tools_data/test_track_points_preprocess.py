@@ -1,11 +1,6 @@
 """tools/data/preprocess.py: videos -> flow stores -> tracks, one command."""
-import contextlib
-import importlib.util
-import io
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -13,6 +8,7 @@ import numpy as np
 from pico_mm.flow import read_meta
 from pico_mm.tracking import load_tracks
 from pico_mm.tracking.synthetic import occlusion_video
+from pico_test_tools import ToolRunner
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TOOL = osp.join(ROOT, 'tools', 'data', 'preprocess.py')
@@ -29,37 +25,10 @@ def _write_video(path, frames, fps=30):
     vw.release()
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(MOD_NAME, TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-TOOL_MOD = _load_tool()
-
-
-class _Result:
-
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-def _run(*args):
-    """Run the tool's main() in this process (the import is the slow part)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = TOOL_MOD.main(list(args))
-    return _Result(rc, out.getvalue(), err.getvalue())
-
-
-def _run_script(*args):
-    """Run the script as a user does (own process)."""
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
-    return subprocess.run([sys.executable, TOOL, *args], capture_output=True,
-                          text=True, env=env, timeout=300)
+_RUNNER = ToolRunner(TOOL, MOD_NAME)
+TOOL_MOD = _RUNNER.module
+_run = _RUNNER.run
+_run_script = _RUNNER.run_script
 
 
 def test_help_lists_tracking_options():

@@ -1,11 +1,6 @@
 """tools/data/track_points.py end to end on a tiny generated flow folder."""
-import contextlib
-import importlib.util
-import io
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 
@@ -13,6 +8,7 @@ from pico_mm.flow import FlowStoreWriter
 from pico_mm.tracking import load_tracks
 from pico_mm.tracking.synthetic import (affine_video, motion_matrix,
                                         occlusion_video, textured_image)
+from pico_test_tools import ToolRunner
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TOOL = osp.join(ROOT, 'tools', 'data', 'track_points.py')
@@ -27,28 +23,9 @@ def _write_store(path, fwd, bwd):
                  source_kind='video')
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('track_points_tool', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-TOOL_MOD = _load_tool()
-
-
-class _Result:
-
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-def _run(*args):
-    """Run the tool's main() in this process (the import is the slow part)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = TOOL_MOD.main([*args, '--no-progress'])
-    return _Result(rc, out.getvalue(), err.getvalue())
+_RUNNER = ToolRunner(TOOL, 'track_points_tool', extra_args=['--no-progress'])
+TOOL_MOD = _RUNNER.module
+_run = _RUNNER.run
 
 
 def _make_flow_dir(root):
@@ -66,11 +43,7 @@ def _make_flow_dir(root):
 
 def test_help():
     # the script itself, as a user runs it
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
-    res = subprocess.run([sys.executable, TOOL, '--help'], capture_output=True,
-                         text=True, env=env, timeout=300)
+    res = _RUNNER.run_script('--help')
     assert res.returncode == 0
     for opt in ('--points', '--alpha', '--beta', '--motion-boundary',
                 '--shard', '--num-shards'):

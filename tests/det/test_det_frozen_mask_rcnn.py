@@ -2,18 +2,14 @@
 training iterations + one COCO validation pass on a tiny COCO-format set,
 ResNet-18 instead of ResNet-50; backbone (and PiCo's FPN) stay frozen."""
 import glob
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
 
-HERE = osp.dirname(osp.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    '_eval_tiny_data', osp.join(HERE, '..', 'tools_eval', 'eval_tiny_data.py'))
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+import pico_eval_tiny_data as tiny  # tests/_helpers
+
 bench = tiny.load_tool('tools/benchmark.py')
 p2m = tiny.load_tool('tools/model_converters/pico2mm.py')
 DET = osp.join(tiny.REPO, 'configs', 'benchmarks', 'mmdet')

@@ -1,18 +1,14 @@
 """Every MMSeg benchmark config: 2 training iterations + 1 validation pass
 through the real mmseg Runner on a tiny dataset in the real on-disk format,
 with a ResNet-18 instead of the ResNet-50; frozen parts stay frozen."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
 
-HERE = osp.dirname(osp.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    '_eval_tiny_data', osp.join(HERE, '..', 'tools_eval', 'eval_tiny_data.py'))
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+import pico_eval_tiny_data as tiny  # tests/_helpers
+
 bench = tiny.load_tool('tools/benchmark.py')
 p2m = tiny.load_tool('tools/model_converters/pico2mm.py')
 

@@ -1,15 +1,11 @@
 """tools/benchmark.py: table layout, config edits, CLI errors."""
-import importlib.util
 import json
 import os.path as osp
 
 from mmengine.config import Config
 
-HERE = osp.dirname(osp.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    '_eval_tiny_data', osp.join(HERE, 'eval_tiny_data.py'))
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+import pico_eval_tiny_data as tiny  # tests/_helpers
+
 bench = tiny.load_tool('tools/benchmark.py')
 
 RESULTS = {

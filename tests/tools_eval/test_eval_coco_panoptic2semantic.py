@@ -1,5 +1,4 @@
 """COCO panoptic → 54-class semantic PNGs (tools/dataset_converters)."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -8,11 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-HERE = osp.dirname(osp.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    '_eval_tiny_data', osp.join(HERE, 'eval_tiny_data.py'))
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+import pico_eval_tiny_data as tiny  # tests/_helpers
+
 conv = tiny.load_tool('tools/dataset_converters/coco_panoptic2semantic.py')
 
 CATS = [

@@ -1,15 +1,11 @@
 """Export (tools/model_converters/pico2mm.py) → strict load downstream."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 
-HERE = osp.dirname(osp.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    '_eval_tiny_data', osp.join(HERE, 'eval_tiny_data.py'))
-tiny = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tiny)
+import pico_eval_tiny_data as tiny  # tests/_helpers
+
 p2m = tiny.load_tool('tools/model_converters/pico2mm.py')
 
 R18 = dict(type='ResNet', depth=18)

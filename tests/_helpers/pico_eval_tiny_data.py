@@ -1,9 +1,8 @@
 """Tiny datasets in the real on-disk formats, and tiny-model overrides.
 
-Not a test module: the evaluation tests load it by path (pytest runs in
-importlib mode, so test folders are not on ``sys.path``).
+Not a test module: ``tests/conftest.py`` puts ``tests/_helpers`` on
+``sys.path``, and the evaluation tests ``import pico_eval_tiny_data``.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -13,6 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from pico_test_tools import ToolRunner
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -20,10 +21,7 @@ def load_tool(rel_path: str):
     """Import a script under ``tools/`` by path."""
     path = osp.join(REPO, rel_path)
     name = '_pico_tool_' + osp.splitext(osp.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return ToolRunner(path, name).module
 
 
 def _img(rng, h, w):

@@ -19,10 +19,11 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
-from .codec import decode_flow, encode_flow
+from .codec import decode_flow, dither_offsets, encode_flow
 
 FORMAT_VERSION = 1
 CODEC_NAME = 'q=rint(v*127/B)+128 clip[1,255]; v=(q-128)*B/127'
+DITHER_NAME = 'q=rint(v*127/B+d); d=frac(1/2+t*0.6180339887+k/4)-1/2, k=fx,fy,bx,by'
 META_NAME = 'meta.json'
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 REQUIRED_META = ('bound', 'quality', 'num_frames', 'height', 'width', 'fps',
@@ -53,9 +54,13 @@ class FlowStoreWriter:
         path: Output file (normally a temp path).
         bound: Clip bound ``B`` in px.
         quality: JPEG quality 1..100.
+        dither: Add the codec's temporal golden-ratio dither before rounding
+            (default; see :mod:`pico_mm.flow.codec`). Reading is the same
+            either way; ``meta['dither']`` records the choice.
     """
 
-    def __init__(self, path: str, bound: float = 20.0, quality: int = 95):
+    def __init__(self, path: str, bound: float = 20.0, quality: int = 95,
+                 dither: bool = True):
         if bound <= 0:
             raise ValueError(f'bound must be > 0, got {bound}')
         if not 1 <= int(quality) <= 100:
@@ -63,6 +68,7 @@ class FlowStoreWriter:
         self.path = path
         self.bound = float(bound)
         self.quality = int(quality)
+        self.dither = bool(dither)
         self.num_pairs = 0
         self.size: Optional[Tuple[int, int]] = None
         self.clipped = 0
@@ -92,8 +98,9 @@ class FlowStoreWriter:
         elif hw != self.size:
             raise ValueError(f'flow size changed from {self.size} to {hw}')
         names = member_names(self.num_pairs)
-        fx, fy, cf = encode_flow(fwd, self.bound, self.quality)
-        bx, by, cb = encode_flow(bwd, self.bound, self.quality)
+        d = dither_offsets(self.num_pairs) if self.dither else (0.0,) * 4
+        fx, fy, cf = encode_flow(fwd, self.bound, self.quality, d[:2])
+        bx, by, cb = encode_flow(bwd, self.bound, self.quality, d[2:])
         for name, data in zip(names, (fx, fy, bx, by)):
             self._write(name, data)
         self.clipped += cf + cb
@@ -112,6 +119,7 @@ class FlowStoreWriter:
         full.update(
             format_version=FORMAT_VERSION,
             codec=CODEC_NAME,
+            dither=DITHER_NAME if self.dither else 'none',
             bound=self.bound,
             quality=self.quality,
             num_frames=self.num_pairs + 1,

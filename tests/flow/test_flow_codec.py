@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from pico_mm.flow import FlowReader, FlowStoreWriter, dequantize, quantize
-from pico_mm.flow.codec import decode_flow, decode_jpeg, encode_flow, encode_jpeg
+from pico_mm.flow.codec import (decode_flow, decode_jpeg, dither_offsets,
+                                encode_flow, encode_jpeg)
 
 
 def smooth_flow(h=128, w=160, seed=0, amp=15.0):
@@ -22,13 +23,44 @@ def smooth_flow(h=128, w=160, seed=0, amp=15.0):
     return np.stack(out, -1).astype(np.float32)
 
 
-def test_zero_is_exact_through_jpeg():
+@pytest.mark.parametrize('dither', [(0.0, 0.0), (-0.5, 0.5), (0.4999, -0.4999)])
+def test_zero_is_exact_through_jpeg(dither):
     for quality in (50, 95, 100):
-        jx, jy, clipped = encode_flow(np.zeros((40, 56, 2), np.float32), 20.0, quality)
+        jx, jy, clipped = encode_flow(np.zeros((40, 56, 2), np.float32), 20.0,
+                                      quality, dither)
         dec = decode_flow(jx, jy, 20.0)
         assert clipped == 0
         assert dec.dtype == np.float32
         assert np.all(dec == 0.0)
+
+
+def test_dither_offsets_in_range_and_low_discrepancy():
+    d = np.array([dither_offsets(t) for t in range(3000)])
+    assert d.min() >= -0.5 and d.max() < 0.5
+    assert len({tuple(r) for r in d[:8]}) == 8          # varies per pair
+    # every window of 30 consecutive pairs covers [-0.5, 0.5) evenly
+    for k in range(4):
+        for s in range(0, 3000 - 30, 7):
+            hist = np.histogram(d[s:s + 30, k], bins=5, range=(-0.5, 0.5))[0]
+            assert hist.min() >= 4 and hist.max() <= 8, (k, s, hist)
+    with pytest.raises(ValueError, match='dither'):
+        quantize(np.zeros(3), 20.0, dither=0.7)
+
+
+def test_dither_keeps_grid_values_and_cancels_steady_bias():
+    grid = np.arange(-127, 128) * (20.0 / 127)
+    for t in range(20):
+        q, _ = quantize(grid, 20.0, dither_offsets(t)[0])
+        assert np.allclose(dequantize(q, 20.0), grid, atol=1e-5)
+    # a steady value between levels: without dither the same error every
+    # step; with it the errors of 30 consecutive steps cancel
+    v = np.linspace(-19.9, 19.9, 4001)
+    plain = dequantize(quantize(v, 20.0)[0], 20.0) - v
+    dith = np.mean([dequantize(quantize(v, 20.0, dither_offsets(t)[0])[0], 20.0) - v
+                    for t in range(100, 130)], axis=0)
+    step = 20.0 / 127
+    assert np.abs(plain).max() > 0.45 * step
+    assert np.abs(dith).max() < 0.1 * step
 
 
 def test_code_is_symmetric_and_unbiased():
@@ -85,12 +117,21 @@ def test_store_records_clip_fraction(tmp_path):
 
 
 @pytest.mark.parametrize('seed', [0, 1])
-def test_quantisation_rms_at_default_quality(seed):
+def test_quantisation_rms_at_default_quality(tmp_path, seed):
+    # through the real store (temporal dither on), over several pairs
     f = smooth_flow(seed=seed)
     assert np.abs(f).max() < 20
-    jx, jy, _ = encode_flow(f, 20.0, 95)
-    rms = np.sqrt(np.mean((decode_flow(jx, jy, 20.0) - f) ** 2))
+    path = str(tmp_path / 'rms.zip')
+    with FlowStoreWriter(path, bound=20.0, quality=95) as w:
+        for _ in range(6):
+            w.add_pair(f, -f)
+        meta = w.finish(fps=30, short_side=None, source='x', source_kind='video')
+    assert meta['dither'] != 'none'
+    with FlowReader(path) as r:
+        err = np.stack([np.stack([fwd - f, bwd + f]) for fwd, bwd in r])
+    rms = np.sqrt(np.mean(err ** 2))
     assert rms <= 0.1, rms
+    assert np.abs(err).max() < 0.5
 
 
 def test_corrupt_jpeg_member_named():

@@ -48,13 +48,7 @@ def test_gt_flow_tracks_within_005px(name):
 
 
 def _varying_motion(name, seed=0):
-    """Per-frame varying motion (hand-held camera): T-1 step matrices.
-
-    The store quantises flow to steps of B/127 = 0.157 px (B = 20), so a
-    perfectly *constant* velocity gives the same rounding error every step
-    (up to 0.079 px/step of drift, see docs/tracking.md); with per-frame
-    varying motion the errors decorrelate as in real video.
-    """
+    """Per-frame varying motion (hand-held camera): T-1 step matrices."""
     rng = np.random.default_rng(seed)
 
     def shake():
@@ -72,13 +66,11 @@ def _varying_motion(name, seed=0):
     return [make() for _ in range(T - 1)]
 
 
-@pytest.mark.parametrize('name', ['translation', 'subpixel', 'rotation',
-                                  'zoom'])
-def test_jpeg_store_flow_tracks_within_05px(tmp_path, name):
-    steps = _varying_motion(name)
+def _store_track_error(tmp_path, steps, dither=True):
+    """End-point errors (px) of 60 tracks driven by flow read from the store."""
     _, fwd, bwd, maps = affine_video(textured_image(H, W), steps, T)
     path = str(tmp_path / 'v.zip')
-    with FlowStoreWriter(path, bound=20, quality=95) as w:
+    with FlowStoreWriter(path, bound=20, quality=95, dither=dither) as w:
         for f, b in zip(fwd, bwd):
             w.add_pair(f, b)
         w.finish(fps=30, short_side=H, source='synthetic', source_kind='video')
@@ -88,11 +80,34 @@ def test_jpeg_store_flow_tracks_within_05px(tmp_path, name):
         tracks = tracker.track(reader.read, reader.num_frames,
                                reader.frame_size, start, xy)
     assert np.all(tracks.length == T)
-    err = np.linalg.norm(
+    return np.linalg.norm(
         tracks.xy[:, T - 1] - apply_map(maps[T - 1], xy), axis=1)
-    # mean end-point error over the 60 tracks after 30 steps
+
+
+@pytest.mark.parametrize('name', sorted(MOTIONS))
+def test_jpeg_store_flow_tracks_within_05px(tmp_path, name):
+    # steady motion: the same flow every frame (the hard case for rounding)
+    err = _store_track_error(tmp_path, MOTIONS[name])
+    assert err.max() < 0.5, (name, err.mean(), err.max())
+
+
+@pytest.mark.parametrize('name', ['translation', 'subpixel', 'rotation',
+                                  'zoom'])
+def test_jpeg_store_varying_motion_tracks_within_05px_on_average(tmp_path,
+                                                               name):
+    """Frame-to-frame varying motion: per-step rounding errors are independent
+    and add up as a random walk (~0.157 px / sqrt(12) per step and component),
+    which no unbiased 8-bit code removes; the mean stays within 0.5 px
+    (measured over 5 seeds: mean <= 0.39 px, max <= 0.82 px)."""
+    err = _store_track_error(tmp_path, _varying_motion(name))
     assert err.mean() < 0.5, (name, err.mean(), err.max())
-    assert err.max() < 1.0, (name, err.max())
+    assert err.max() < 1.0, (name, err.mean(), err.max())
+
+
+def test_store_without_dither_drifts_under_steady_pan(tmp_path):
+    """What the temporal dither fixes: identical rounding every frame."""
+    err = _store_track_error(tmp_path, MOTIONS['translation'], dither=False)
+    assert err.min() > 1.0, err.min()
 
 
 def test_point_leaving_image_stops_inside():

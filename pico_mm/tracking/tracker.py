@@ -55,6 +55,12 @@ def round_terms_fp16(terms: torch.Tensor) -> np.ndarray:
     return half.cpu().numpy()
 
 
+def _rows(a: np.ndarray) -> np.ndarray:
+    """View a C-contiguous N×2 array as N words (one per row), for scatters."""
+    word = {8: np.int64, 4: np.int32}[a.itemsize * 2]
+    return np.ascontiguousarray(a).view(word).reshape(-1)
+
+
 def sample_seeds(num_points: int, num_frames: int,
                  frame_size: Tuple[int, int],
                  rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
@@ -140,16 +146,21 @@ class PointTracker:
               params):
         """Advect M live points one frame.
 
+        Everything is channel-major (2×M rows of x and y): see
+        :func:`sample_points`.
+
         Args:
             fwd, bwd: H×W×2 forward (t->t+1) and backward (t+1->t) flow.
-            pos (torch.Tensor): M×2 positions at frame t.
+            pos (torch.Tensor): 2×M positions at frame t.
             size (tuple[int, int]): ``(H, W)``.
-            params (tuple): ``grid_params(size, device)`` plus the (2,)
+            params (tuple): ``grid_params(size, device)`` plus the 2×1
                 tensor ``(W-1, H-1)`` (inside-image bound).
 
         Returns:
-            tuple: new positions M×2, stop reason M uint8 (0 = keeps going),
-            terms M×2 float32 (``|w+ŵ|²``, ``|w|²+|ŵ|²``).
+            tuple: new positions 2×M; ``ok`` M bool (keeps going); terms 2×M
+            float32 (rows ``|w+ŵ|²``, ``|w|²+|ŵ|²``); and ``why``, the tuple
+            ``(inside, consistent, edge)`` of M bool tensors (``edge`` None
+            without the motion-boundary test) for :meth:`_fill_stops`.
         """
         h, w = size
         fwd_t = to_chw_tensor(fwd, self.device)
@@ -161,22 +172,44 @@ class PointTracker:
         if self.motion_boundary:
             fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t)], dim=1)
         sampled = sample_points(fwd_t, pos, size, params)
-        flow = sampled[:, :2]
+        flow = sampled[:2]
         new = pos + flow
-        inside = ((new >= 0) & (new <= params[2])).all(1)
         back = sample_points(bwd_t, new, size, params)
-        # rows: |w+ŵ|², |w|², |ŵ|² (x² + y² as one add: a sum over the
-        # 2-wide last dim is a slow reduction on CPU)
+        # rows of (w+ŵ, w, ŵ) squared, x² + y² -> |w+ŵ|², |w|², |ŵ|²
         sq = torch.stack([flow + back, flow, back]).square_()
-        sq = sq[..., 0] + sq[..., 1]
-        terms = torch.stack([sq[0], sq[1] + sq[2]], 1)
-        fail = terms[:, 0] >= terms[:, 1] * self.alpha + self.beta
-        reason = fail.to(torch.uint8) * STOP_INCONSISTENT
+        sq = sq[:, 0] + sq[:, 1]
+        terms = torch.stack([sq[0], sq[1] + sq[2]])
+        consistent = terms[0] < terms[1] * self.alpha + self.beta
+        inside = (new >= 0) & (new <= params[2])
+        inside = inside[0] & inside[1]
+        ok = consistent & inside
+        edge = None
         if self.motion_boundary:
-            edge = sampled[:, 2] > 0.01 * sq[1] + 0.002
-            reason.masked_fill_(edge & ~fail, STOP_MOTION_BOUNDARY)
-        reason.masked_fill_(~inside, STOP_LEFT)
-        return new, reason, terms
+            edge = sampled[2] > 0.01 * sq[1] + 0.002
+            ok &= ~edge
+        return new, ok, terms, (inside, consistent, edge)
+
+    @staticmethod
+    def _fill_stops(stop: torch.Tensor, deaths) -> None:
+        """Write the stop codes of every point that died, in one batch.
+
+        Leaving the image wins over inconsistency, which wins over the motion
+        boundary. Done once per video rather than per frame (fewer tiny ops).
+
+        Args:
+            stop (torch.Tensor): N uint8 codes, ``STOP_END`` for survivors.
+            deaths (list): ``(ids, ok, (inside, consistent, edge))`` of every
+                step that lost points (M-long tensors of that step).
+        """
+        if not deaths:
+            return
+        ids, ok, inside, consistent = (torch.cat(c) for c in zip(
+            *[(d[0], d[1], d[2][0], d[2][1]) for d in deaths]))
+        dead = (~ok).nonzero().squeeze(1)
+        code = torch.where(consistent.index_select(0, dead),
+                           STOP_MOTION_BOUNDARY, STOP_INCONSISTENT)
+        code.masked_fill_(~inside.index_select(0, dead), STOP_LEFT)
+        stop[ids.index_select(0, dead)] = code.to(torch.uint8)
 
     @torch.inference_mode()
     def track(self, flow_provider: FlowProvider, num_frames: int,
@@ -208,11 +241,11 @@ class PointTracker:
         order = np.argsort(start, kind='stable')
         bounds = np.searchsorted(start[order], np.arange(num_frames + 1))
         seed_ids = torch.from_numpy(order).to(dev)
-        seed_xy = torch.tensor(
-            np.asarray(xy, dtype=np.float32)[order], device=dev)
+        seed_xy = torch.tensor(  # 2×N rows (x, y), see sample_points
+            np.asarray(xy, dtype=np.float32)[order].T.copy(), device=dev)
         stop = torch.full((n, ), STOP_END, dtype=torch.uint8, device=dev)
         params = grid_params((h, w), dev) + (
-            torch.tensor([w - 1.0, h - 1.0], device=dev), )
+            torch.tensor([[w - 1.0], [h - 1.0]], device=dev), )
         fetch = _Prefetcher(flow_provider, num_frames - 1) \
             if self.prefetch and num_frames > 2 else None
         try:
@@ -230,14 +263,15 @@ class PointTracker:
         n = start.shape[0]
         # compact live set: ids and positions of the points alive at t
         live_ids = seed_ids[:0]
-        live_xy = seed_xy[:0]
+        live_xy = seed_xy[:, :0]
         rec_ids, rec_xy, rec_n, step_ids, step_terms, step_n = ([], [], [],
                                                                 [], [], [])
+        deaths = []
         for t in range(num_frames):
             b0, b1 = int(bounds[t]), int(bounds[t + 1])
             if b1 > b0:
                 live_ids = torch.cat([live_ids, seed_ids[b0:b1]])
-                live_xy = torch.cat([live_xy, seed_xy[b0:b1]])
+                live_xy = torch.cat([live_xy, seed_xy[:, b0:b1]], 1)
             rec_ids.append(live_ids)
             rec_xy.append(live_xy)
             rec_n.append(live_ids.shape[0])
@@ -247,18 +281,17 @@ class PointTracker:
                 step_n.append(0)
                 continue
             fwd, bwd = flow_provider(t)
-            new, reason, terms = self._step(fwd, bwd, live_xy, (h, w),
-                                            params)
-            keep = (reason == 0).nonzero().squeeze(1)
+            new, ok, terms, why = self._step(fwd, bwd, live_xy, (h, w),
+                                             params)
+            keep = ok.nonzero().squeeze(1)
             if keep.shape[0] < live_ids.shape[0]:
-                dead = reason.nonzero().squeeze(1)
-                stop[live_ids.index_select(0, dead)] = reason.index_select(
-                    0, dead)
+                deaths.append((live_ids, ok, why))
             live_ids = live_ids.index_select(0, keep)
-            live_xy = new.index_select(0, keep)
+            live_xy = new.index_select(1, keep)
             step_ids.append(live_ids)
-            step_terms.append(terms.index_select(0, keep))
+            step_terms.append(terms.index_select(1, keep))
             step_n.append(live_ids.shape[0])
+        self._fill_stops(stop, deaths)
         return self._assemble(n, num_frames, (h, w), start, rec_ids, rec_xy,
                               rec_n, step_ids, step_terms, step_n, stop, meta)
 
@@ -272,25 +305,31 @@ class PointTracker:
         """
 
         def cat(items, shape, dtype):
+            """Concatenate records (1-D, or 2×M rows -> M×2) to numpy."""
             if not items:
                 return np.zeros(shape, dtype=dtype)
-            return torch.cat(items).cpu().numpy().astype(dtype, copy=False)
+            if len(shape) == 1:
+                return torch.cat(items).cpu().numpy().astype(dtype, copy=False)
+            return np.ascontiguousarray(
+                torch.cat(items, 1).cpu().numpy().T, dtype=dtype)
 
         ids = cat(rec_ids, (0, ), np.int64)
         frames = np.repeat(np.arange(len(rec_n)), rec_n)
         length = np.bincount(ids, minlength=n).astype(np.int64)
         first = np.cumsum(length) - length
         pts = np.empty((ids.shape[0], 2), np.float32)
-        pts[first[ids] + frames - start[ids]] = cat(rec_xy, (0, 2),
-                                                     np.float32)
+        # scatter whole rows as one 8-byte word each (a 2-D fancy-index
+        # assignment is several times slower)
+        _rows(pts)[(first - start)[ids] + frames] = _rows(
+            cat(rec_xy, (0, 2), np.float32))
         sids = cat(step_ids, (0, ), np.int64)
         sframes = np.repeat(np.arange(len(step_n)), step_n)
         steps = length - 1
         sfirst = np.cumsum(steps) - steps
         terms = np.empty((sids.shape[0], 2), np.float16)
         if step_terms:
-            terms[sfirst[sids] + sframes - start[sids]] = round_terms_fp16(
-                torch.cat(step_terms))
+            _rows(terms)[(sfirst - start)[sids] + sframes] = _rows(
+                round_terms_fp16(torch.cat(step_terms, 1).t()))
         meta = dict(meta or {}, alpha=self.alpha, beta=self.beta,
                     motion_boundary=self.motion_boundary)
         return Tracks(start.astype(np.int32), length, stop.cpu().numpy(),

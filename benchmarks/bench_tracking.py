@@ -142,8 +142,9 @@ def main(argv=None):
                   f'{pre:>9.2f} {pre / dec[0]:>6.2f} {mem:>11.2f} '
                   f'{steps:>9} {steps / mem:>10.3g} '
                   f'{tracks.length.sum() / n:>11.0f}')
-        print('ratio = (decode + track) / decode, goal <= 1.5 (prefetch: '
-              'flow pair t+1 read in a thread while t is tracked); '
+        print('ratio = (decode + track) / decode, goal <= 1.5; prefetch (the '
+              'default, used by tools/data/track_points.py): flow pair t+1 '
+              'read in a thread while t is tracked; '
               'pt-steps/s = point steps per CPU second of tracking alone '
               '(flows in memory).')
 

@@ -188,7 +188,45 @@ def pick(metrics: Dict, key: str):
     return '-'
 
 
-def format_table(results: Dict[str, Dict[str, Dict]]) -> str:
+def load_paper_numbers(path: str) -> Dict[str, Dict[str, Dict]]:
+    """``PAPER`` with the entries of a user's JSON file laid over it.
+
+    The file has ``PAPER``'s layout, e.g.
+    ``{"PiCo": {"coco": {"mIoU": 0.0, "fIoU": 0.0}, "nyu": {"rmse": 0.0}}}``
+    (method -> benchmark -> metric; the metric names of ``PAPER``).
+
+    Raises:
+        ValueError: Unreadable file or an unknown method/benchmark/metric
+            (the message names the file and the key).
+    """
+    try:
+        with open(path) as f:
+            user = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: cannot read paper numbers ({err}); give a '
+                         'JSON file laid out like PAPER in tools/benchmark.py'
+                         ) from err
+    merged = json.loads(json.dumps(PAPER))
+    for method, benches in user.items():
+        if method not in merged or not isinstance(benches, dict):
+            raise ValueError(f'{path}: unknown method {method!r}; use one of '
+                             f'{sorted(merged)}')
+        for bench, metrics in benches.items():
+            known = merged[method].get(bench)
+            if known is None or not isinstance(metrics, dict):
+                raise ValueError(f'{path}: unknown benchmark {bench!r} under '
+                                 f'{method!r}; use one of {sorted(BENCHMARKS)}')
+            for key, value in metrics.items():
+                if key not in known:
+                    raise ValueError(
+                        f'{path}: unknown metric {key!r} for {method}/{bench}; '
+                        f'use one of {sorted(known)}')
+                known[key] = value
+    return merged
+
+
+def format_table(results: Dict[str, Dict[str, Dict]],
+                 paper: Optional[Dict[str, Dict[str, Dict]]] = None) -> str:
     """Paper-layout tables.
 
     Args:
@@ -208,11 +246,12 @@ def format_table(results: Dict[str, Dict[str, Dict]]) -> str:
                 str(c).ljust(w) for c, w in zip(r, widths)))
         lines.append('')
 
+    paper = PAPER if paper is None else paper
     methods = list(results)
     rows = []
     for m in methods:
         if 'coco' in results[m]:
-            r, p = results[m]['coco'], PAPER.get(m, {}).get('coco', {})
+            r, p = results[m]['coco'], paper.get(m, {}).get('coco', {})
             rows.append([m, BENCHMARKS['coco']['dataset'],
                          _fmt(pick(r, 'mIoU')), _fmt(pick(r, 'fIoU')),
                          p.get('mIoU', NA), p.get('fIoU', NA)])
@@ -223,7 +262,7 @@ def format_table(results: Dict[str, Dict[str, Dict]]) -> str:
     rows = []
     for m in methods:
         if 'maskrcnn' in results[m]:
-            r, p = results[m]['maskrcnn'], PAPER.get(m, {}).get('maskrcnn', {})
+            r, p = results[m]['maskrcnn'], paper.get(m, {}).get('maskrcnn', {})
             rows.append([m] + [_fmt(pick(r, k)) for k in DET_KEYS])
             rows.append([f'{m} (paper)'] + [p.get(k, NA) for k in DET_KEYS])
     if rows:
@@ -234,7 +273,7 @@ def format_table(results: Dict[str, Dict[str, Dict]]) -> str:
     for m in methods:
         got = [b for b in ('voc', 'cityscapes', 'nyu') if b in results[m]]
         if got:
-            r, p = results[m], PAPER.get(m, {})
+            r, p = results[m], paper.get(m, {})
             vals = [_fmt(pick(r[b], 'rmse' if b == 'nyu' else 'mIoU'))
                     if b in r else '-' for b in ('voc', 'cityscapes', 'nyu')]
             ref = [p.get(b, {}).get('rmse' if b == 'nyu' else 'mIoU', NA)
@@ -277,6 +316,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='mmengine overrides applied to every benchmark run')
     p.add_argument('--results', default=None,
                    help='only print the table of an existing results.json')
+    p.add_argument('--paper', default=None, metavar='JSON',
+                   help='reference numbers to print beside yours, laid out '
+                   'like PAPER in this file (method -> benchmark -> metric); '
+                   'fills the "n/a" cells')
     p.add_argument('--run-one', nargs=4, metavar=('BENCH', 'CONFIG', 'CKPT',
                                                    'OUT'),
                    help=argparse.SUPPRESS)
@@ -303,13 +346,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     if args.run_one:
         return _run_one(args)
+    paper = None
+    if args.paper:
+        try:
+            paper = load_paper_numbers(args.paper)
+        except ValueError as err:
+            print(f'error: {err}', file=sys.stderr)
+            return 1
     if args.results:
         if not osp.isfile(args.results):
             print(f'error: {args.results}: not found; run the benchmarks '
                   'first', file=sys.stderr)
             return 1
         with open(args.results) as f:
-            print(format_table(json.load(f)))
+            print(format_table(json.load(f), paper))
         return 0
     if not args.checkpoint:
         print('error: give a checkpoint (or --results FILE)', file=sys.stderr)
@@ -359,7 +409,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             results[method][bench] = json.load(f)
         print(f'[benchmark] {bench} done in {time.time() - t0:.0f} s')
         write_json_atomic(results, results_path)
-    print(format_table(results))
+    print(format_table(results, paper))
     print(f'results: {results_path}; ok {len(benches) - len(failed)}, '
           f'failed {len(failed)} {failed if failed else ""}')
     return 1 if failed else 0

@@ -71,3 +71,30 @@ def test_cli_results_and_errors(tmp_path, capsys):
                        str(tmp_path / 'w')]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and 'none.pth: no such file' in err[1]
+
+
+def test_paper_numbers_from_a_user_file(tmp_path, capsys):
+    results = tmp_path / 'results.json'
+    results.write_text(json.dumps(RESULTS))
+    paper = tmp_path / 'paper.json'
+    paper.write_text(json.dumps({'PiCo': {'coco': {'mIoU': 12.34},
+                                          'nyu': {'rmse': 0.987}}}))
+    assert bench.main(['--results', str(results), '--paper', str(paper)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    coco = [ln for ln in lines if ln.startswith('PiCo ') and '41.23' in ln][0]
+    cells = [c.strip() for c in coco.split('|')]
+    assert cells[-2:] == ['12.34', 'n/a']       # given mIoU, fIoU still n/a
+    transfer = [ln for ln in lines if ln.startswith('PiCo ') and '55.00' in ln]
+    assert [c.strip() for c in transfer[0].split('|')][-1] == '0.987'
+    assert bench.PAPER['PiCo']['coco']['mIoU'] == 'n/a'  # built-in untouched
+    for bad, word in [({'SimCLR': {}}, "'SimCLR'"),
+                      ({'PiCo': {'ade': {}}}, "'ade'"),
+                      ({'PiCo': {'coco': {'mAcc': 1}}}, "'mAcc'")]:
+        paper.write_text(json.dumps(bad))
+        assert bench.main(['--results', str(results), '--paper',
+                           str(paper)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(paper) in err[0] and word in err[0]
+    paper.write_text('{not json')
+    assert bench.main(['--results', str(results), '--paper', str(paper)]) == 1
+    assert 'cannot read paper numbers' in capsys.readouterr().err

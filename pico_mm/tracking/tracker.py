@@ -56,9 +56,12 @@ def round_terms_fp16(terms: torch.Tensor) -> np.ndarray:
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
-    """View a C-contiguous N×2 array as N words (one per row), for scatters."""
+    """View an N×2 array (rows contiguous) as N words, one per row.
+
+    Always a view, never a copy, so a scatter into it writes into ``a``.
+    """
     word = {8: np.int64, 4: np.int32}[a.itemsize * 2]
-    return np.ascontiguousarray(a).view(word).reshape(-1)
+    return a.view(word)[:, 0]
 
 
 def sample_seeds(num_points: int, num_frames: int,
@@ -158,9 +161,10 @@ class PointTracker:
 
         Returns:
             tuple: new positions 2×M; ``ok`` M bool (keeps going); terms 2×M
-            float32 (rows ``|w+ŵ|²``, ``|w|²+|ŵ|²``); and ``why``, the tuple
-            ``(inside, consistent, edge)`` of M bool tensors (``edge`` None
-            without the motion-boundary test) for :meth:`_fill_stops`.
+            float32 (rows ``|w+ŵ|²``, ``|w|²+|ŵ|²``); and ``why``, the M bool
+            tensors ``(inside, consistent)`` for :meth:`_fill_stops` (a dead
+            point that was inside and consistent stopped at a motion
+            boundary).
         """
         h, w = size
         fwd_t = to_chw_tensor(fwd, self.device)
@@ -183,11 +187,9 @@ class PointTracker:
         inside = (new >= 0) & (new <= params[2])
         inside = inside[0] & inside[1]
         ok = consistent & inside
-        edge = None
         if self.motion_boundary:
-            edge = sampled[2] > 0.01 * sq[1] + 0.002
-            ok &= ~edge
-        return new, ok, terms, (inside, consistent, edge)
+            ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)  # motion boundary
+        return new, ok, terms, (inside, consistent)
 
     @staticmethod
     def _fill_stops(stop: torch.Tensor, deaths) -> None:
@@ -198,13 +200,12 @@ class PointTracker:
 
         Args:
             stop (torch.Tensor): N uint8 codes, ``STOP_END`` for survivors.
-            deaths (list): ``(ids, ok, (inside, consistent, edge))`` of every
-                step that lost points (M-long tensors of that step).
+            deaths (list): ``(ids, ok, inside, consistent)`` of every step
+                that lost points (M-long tensors of that step).
         """
         if not deaths:
             return
-        ids, ok, inside, consistent = (torch.cat(c) for c in zip(
-            *[(d[0], d[1], d[2][0], d[2][1]) for d in deaths]))
+        ids, ok, inside, consistent = (torch.cat(c) for c in zip(*deaths))
         dead = (~ok).nonzero().squeeze(1)
         code = torch.where(consistent.index_select(0, dead),
                            STOP_MOTION_BOUNDARY, STOP_INCONSISTENT)
@@ -285,7 +286,7 @@ class PointTracker:
                                              params)
             keep = ok.nonzero().squeeze(1)
             if keep.shape[0] < live_ids.shape[0]:
-                deaths.append((live_ids, ok, why))
+                deaths.append((live_ids, ok) + why)
             live_ids = live_ids.index_select(0, keep)
             live_xy = new.index_select(1, keep)
             step_ids.append(live_ids)

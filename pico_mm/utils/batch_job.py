@@ -67,6 +67,15 @@ class JobSummary:
     shard: Tuple[int, int] = (0, 1)
     total: int = 0
 
+    @property
+    def exit_code(self) -> int:
+        """1 when items failed and none is done or was already done, else 0.
+
+        A batch tool logs bad items and goes on; it only fails as a whole when
+        nothing at all came out.
+        """
+        return int(bool(self.failed) and not (self.done or self.skipped_existing))
+
     def format(self) -> str:
         """Multi-line human summary."""
         lines = [

@@ -3,7 +3,8 @@ import os
 
 import pytest
 
-from pico_mm.utils.batch_job import (JobItem, atomic_output, is_temp_path,
+from pico_mm.utils.batch_job import (JobItem, JobSummary, atomic_output,
+                                     is_temp_path,
                                      resolve_shard, run_jobs, select_shard,
                                      temp_path_for)
 
@@ -80,3 +81,11 @@ def test_run_jobs_skips_done_logs_failures_and_goes_on(tmp_path, monkeypatch):
                   echo=False)
     assert s2.shard == (1, 2) and s2.failed == [('bad', 'ValueError: corrupt input bad.mp4')]
     assert s2.skipped_existing == ['d']
+
+
+def test_summary_exit_code_fails_only_when_nothing_came_out():
+    assert JobSummary().exit_code == 0
+    assert JobSummary(failed=[('a', 'bad')]).exit_code == 1
+    assert JobSummary(done=['b'], failed=[('a', 'bad')]).exit_code == 0
+    assert JobSummary(skipped_existing=['b'],
+                      failed=[('a', 'bad')]).exit_code == 0

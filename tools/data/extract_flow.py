@@ -157,7 +157,7 @@ def main(argv=None) -> int:
                        progress=not args.no_progress)
     print(summary.format())
     print(f'log: {log}')
-    return 1 if summary.failed and not summary.done and not summary.skipped_existing else 0
+    return summary.exit_code
 
 
 if __name__ == '__main__':

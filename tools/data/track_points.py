@@ -198,9 +198,7 @@ def main(argv=None) -> int:
                                 not args.no_progress)
     print(summary.format())
     print(f'log: {log}')
-    failed_all = summary.failed and not (summary.done
-                                         or summary.skipped_existing)
-    return 1 if failed_all else 0
+    return summary.exit_code
 
 
 if __name__ == '__main__':

@@ -24,6 +24,7 @@ Example::
     python tools/benchmark.py --results work_dirs/bench_pico/results.json
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
@@ -206,7 +207,7 @@ def load_paper_numbers(path: str) -> Dict[str, Dict[str, Dict]]:
         raise ValueError(f'{path}: cannot read paper numbers ({err}); give a '
                          'JSON file laid out like PAPER in tools/benchmark.py'
                          ) from err
-    merged = json.loads(json.dumps(PAPER))
+    merged = copy.deepcopy(PAPER)
     for method, benches in user.items():
         if method not in merged or not isinstance(benches, dict):
             raise ValueError(f'{path}: unknown method {method!r}; use one of '

@@ -4,9 +4,8 @@ import os
 import pytest
 
 from pico_mm.utils.batch_job import (JobItem, JobSummary, atomic_output,
-                                     is_temp_path,
-                                     resolve_shard, run_jobs, select_shard,
-                                     temp_path_for)
+                                     is_temp_path, resolve_shard, run_jobs,
+                                     select_shard, temp_path_for)
 
 
 def test_resolve_shard_sources():

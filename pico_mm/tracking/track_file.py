@@ -26,7 +26,7 @@ from typing import Optional
 
 import numpy as np
 
-from .tracks import Tracks
+from .tracks import LooserThresholdError, Tracks
 
 FORMAT_VERSION = 1
 _KEYS = ('version', 'start', 'length', 'stop', 'points', 'terms',
@@ -133,6 +133,8 @@ def load_tracks(path: str, alpha: Optional[float] = None,
         ``frame_size`` (H, W) and ``meta``.
 
     Raises:
+        LooserThresholdError: ``alpha``/``beta`` looser than the values the
+            file was tracked with (message names the file and the fix).
         TrackFileError: missing, truncated, corrupt or unknown-format file
             (the message names the file and says how to fix it).
     """
@@ -166,4 +168,7 @@ def load_tracks(path: str, alpha: Optional[float] = None,
             meta=meta)
     except (ValueError, TypeError) as e:
         raise _fail(path, f'inconsistent contents ({e})')
-    return tracks.rethreshold(alpha, beta)
+    try:
+        return tracks.rethreshold(alpha, beta)
+    except LooserThresholdError as e:
+        raise LooserThresholdError(f'{path}: {e}') from None

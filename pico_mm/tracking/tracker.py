@@ -9,6 +9,12 @@ Rules (Sundaram, Brox & Keutzer, ECCV 2010, as used by PiCo):
   ``0 <= y <= H-1``), or when the forward-backward test
   ``|w + ŵ|² < alpha (|w|² + |ŵ|²) + beta`` fails, ``ŵ`` being the backward
   flow ``t+1 -> t`` bilinearly interpolated at ``p + w``;
+* it stops when the flow it used is *saturated*: with ``saturation_bound``
+  ``B`` (the store's clip bound), a step whose bilinear sample of the forward
+  flow at ``p`` or of the backward flow at ``p + w`` touches a pixel with a
+  component within ``SATURATION_MARGIN`` code steps of ``±B`` is rejected:
+  clipped forward and backward flow cancel (+B and -B) and would otherwise
+  pass the consistency test while the point falls behind the true motion;
 * optionally it stops at motion boundaries:
   ``|∇u|² + |∇v|² > 0.01 |w|² + 0.002`` (gradients of the forward flow at
   ``p``, central differences).
@@ -26,9 +32,13 @@ import torch
 from .geometry import (flow_gradient_sq, grid_params, sample_points,
                        to_chw_tensor)
 from .tracks import (STOP_END, STOP_INCONSISTENT, STOP_LEFT,
-                     STOP_MOTION_BOUNDARY, Tracks)
+                     STOP_MOTION_BOUNDARY, STOP_SATURATED, Tracks)
 
 _FP16_MAX = 65504.0
+#: A flow component within this many code steps (``B / 127``) of the bound
+#: ``B`` counts as clipped (a clipped value decodes to exactly ±B; JPEG moves
+#: it by at most about one step next to an edge).
+SATURATION_MARGIN = 1.5
 FlowProvider = Callable[[int], Tuple[np.ndarray, np.ndarray]]
 
 
@@ -132,12 +142,25 @@ class PointTracker:
             CUDA when available, else CPU.
         prefetch (bool): Fetch flow pair ``t+1`` in a background thread while
             pair ``t`` is tracked (overlaps decoding and tracking).
+        saturation_bound (float, optional): Clip bound ``B`` (px) of the flow
+            store the flow comes from; steps that sample flow at the bound
+            stop with ``STOP_SATURATED``. None (flow that was never clipped)
+            disables the test.
     """
 
     def __init__(self, alpha: float = 0.01, beta: float = 0.5,
                  motion_boundary: bool = False,
-                 device: Optional[str] = None, prefetch: bool = True):
+                 device: Optional[str] = None, prefetch: bool = True,
+                 saturation_bound: Optional[float] = None):
         self.prefetch = bool(prefetch)
+        if saturation_bound is not None and saturation_bound <= 0:
+            raise ValueError(f'saturation_bound must be > 0, got '
+                             f'{saturation_bound}')
+        self.saturation_bound = (None if saturation_bound is None else
+                                 float(saturation_bound))
+        self.sat_level = (None if saturation_bound is None else
+                          float(saturation_bound) *
+                          (1 - SATURATION_MARGIN / 127))
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.motion_boundary = bool(motion_boundary)
@@ -162,9 +185,9 @@ class PointTracker:
         Returns:
             tuple: new positions 2×M; ``ok`` M bool (keeps going); terms 2×M
             float32 (rows ``|w+ŵ|²``, ``|w|²+|ŵ|²``); and ``why``, the M bool
-            tensors ``(inside, consistent)`` for :meth:`_fill_stops` (a dead
-            point that was inside and consistent stopped at a motion
-            boundary).
+            tensors ``(inside, consistent, saturated)`` for
+            :meth:`_fill_stops` (a dead point that was inside, consistent and
+            not saturated stopped at a motion boundary).
         """
         h, w = size
         fwd_t = to_chw_tensor(fwd, self.device)
@@ -175,10 +198,18 @@ class PointTracker:
                 f'{tuple(bwd_t.shape[2:])} does not match frame size {size}')
         if self.motion_boundary:
             fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t)], dim=1)
+        if self.sat_level is not None:
+            fwd_t = torch.cat([fwd_t, self._clipped(fwd_t[:, :2])], dim=1)
+            bwd_t = torch.cat([bwd_t, self._clipped(bwd_t)], dim=1)
         sampled = sample_points(fwd_t, pos, size, params)
         flow = sampled[:2]
         new = pos + flow
         back = sample_points(bwd_t, new, size, params)
+        saturated = None
+        if self.sat_level is not None:
+            # bilinear weights > 0 on any clipped pixel of either sample
+            saturated = (sampled[-1] > 0) | (back[2] > 0)
+            back = back[:2]
         # rows of (w+ŵ, w, ŵ) squared, x² + y² -> |w+ŵ|², |w|², |ŵ|²
         sq = torch.stack([flow + back, flow, back]).square_()
         sq = sq[:, 0] + sq[:, 1]
@@ -189,26 +220,38 @@ class PointTracker:
         ok = consistent & inside
         if self.motion_boundary:
             ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)  # motion boundary
-        return new, ok, terms, (inside, consistent)
+        if saturated is None:
+            saturated = torch.zeros_like(ok)
+        else:
+            ok &= ~saturated
+        return new, ok, terms, (inside, consistent, saturated)
+
+    def _clipped(self, flow: torch.Tensor) -> torch.Tensor:
+        """1×1×H×W float mask of pixels with a component at the bound."""
+        return (flow.abs() >= self.sat_level).any(dim=1, keepdim=True).to(
+            flow.dtype)
 
     @staticmethod
     def _fill_stops(stop: torch.Tensor, deaths) -> None:
         """Write the stop codes of every point that died, in one batch.
 
-        Leaving the image wins over inconsistency, which wins over the motion
-        boundary. Done once per video rather than per frame (fewer tiny ops).
+        Leaving the image wins over saturation, which wins over
+        inconsistency, which wins over the motion boundary. Done once per
+        video rather than per frame (fewer tiny ops).
 
         Args:
             stop (torch.Tensor): N uint8 codes, ``STOP_END`` for survivors.
-            deaths (list): ``(ids, ok, inside, consistent)`` of every step
-                that lost points (M-long tensors of that step).
+            deaths (list): ``(ids, ok, inside, consistent, saturated)`` of
+                every step that lost points (M-long tensors of that step).
         """
         if not deaths:
             return
-        ids, ok, inside, consistent = (torch.cat(c) for c in zip(*deaths))
+        ids, ok, inside, consistent, saturated = (torch.cat(c)
+                                                  for c in zip(*deaths))
         dead = (~ok).nonzero().squeeze(1)
         code = torch.where(consistent.index_select(0, dead),
                            STOP_MOTION_BOUNDARY, STOP_INCONSISTENT)
+        code.masked_fill_(saturated.index_select(0, dead), STOP_SATURATED)
         code.masked_fill_(~inside.index_select(0, dead), STOP_LEFT)
         stop[ids.index_select(0, dead)] = code.to(torch.uint8)
 
@@ -332,7 +375,8 @@ class PointTracker:
             _rows(terms)[(sfirst - start)[sids] + sframes] = _rows(
                 round_terms_fp16(torch.cat(step_terms, 1).t()))
         meta = dict(meta or {}, alpha=self.alpha, beta=self.beta,
-                    motion_boundary=self.motion_boundary)
+                    motion_boundary=self.motion_boundary,
+                    saturation_bound=self.saturation_bound)
         return Tracks(start.astype(np.int32), length, stop.cpu().numpy(),
                       pts, terms, num_frames, size, meta)
 
@@ -342,7 +386,8 @@ def track_video(flow_provider: FlowProvider, num_frames: int,
                 rng: np.random.Generator, alpha: float = 0.01,
                 beta: float = 0.5, motion_boundary: bool = False,
                 device: Optional[str] = None,
-                meta: Optional[dict] = None) -> Tracks:
+                meta: Optional[dict] = None,
+                saturation_bound: Optional[float] = None) -> Tracks:
     """Sample ``num_points`` seeds and track them (see ``PointTracker``).
 
     Args:
@@ -356,12 +401,15 @@ def track_video(flow_provider: FlowProvider, num_frames: int,
         motion_boundary (bool): Enable the motion-boundary stop.
         device (str, optional): Torch device.
         meta (dict, optional): Extra provenance stored with the tracks.
+        saturation_bound (float, optional): Clip bound of the flow store
+            (``FlowReader.bound``); see ``PointTracker``.
 
     Returns:
         Tracks: N tracks.
     """
     start, xy = sample_seeds(num_points, num_frames, frame_size, rng)
-    tracker = PointTracker(alpha, beta, motion_boundary, device)
+    tracker = PointTracker(alpha, beta, motion_boundary, device,
+                           saturation_bound=saturation_bound)
     meta = dict(meta or {}, num_points=int(num_points))
     return tracker.track(flow_provider, num_frames, frame_size, start, xy,
                          meta)

@@ -17,7 +17,13 @@ STOP_END = 0  # alive on the last frame of the video
 STOP_LEFT = 1  # the advected point left the image
 STOP_INCONSISTENT = 2  # forward-backward consistency test failed
 STOP_MOTION_BOUNDARY = 3  # motion-boundary test failed (optional)
-STOP_NAMES = ('end', 'left_image', 'inconsistent', 'motion_boundary')
+STOP_SATURATED = 4  # sampled flow at the store's clip bound (unknown motion)
+STOP_NAMES = ('end', 'left_image', 'inconsistent', 'motion_boundary',
+              'saturated')
+
+
+class LooserThresholdError(ValueError):
+    """A consistency threshold looser than the one tracks were made with."""
 
 
 def consistency_ok(terms: np.ndarray, alpha: float, beta: float) -> np.ndarray:
@@ -150,27 +156,47 @@ class Tracks:
     # ----------------------------------------------------------- thresholds
     def rethreshold(self, alpha: Optional[float] = None,
                     beta: Optional[float] = None) -> 'Tracks':
-        """Apply a (stricter) consistency test to the stored step terms.
+        """Apply a stricter (or the same) consistency test to the step terms.
 
         A track is cut before its first step that fails
-        ``|w+ŵ|² < alpha (|w|²+|ŵ|²) + beta``. Looser values than at extraction
-        cannot revive stopped tracks (their later positions were never
-        computed), so tracks only ever get shorter. The terms are stored
-        rounded conservatively (see ``save_tracks``), so re-applying the
-        extraction values returns identical tracks.
+        ``|w+ŵ|² < alpha (|w|²+|ŵ|²) + beta``. The terms are stored rounded
+        conservatively (see ``save_tracks``), so re-applying the extraction
+        values returns identical tracks and any ``alpha <= extraction alpha``,
+        ``beta <= extraction beta`` gives exactly the tracks a tracker run at
+        those values would give. A looser value cannot be applied: a track
+        that stopped was never followed further, so a loosened test would
+        silently return the extraction tracks under another label.
 
         Args:
             alpha (float, optional): Defaults to the extraction value.
             beta (float, optional): Defaults to the extraction value.
 
         Returns:
-            Tracks: New object (``self`` when nothing changes).
+            Tracks: New object (``self`` when nothing changes); ``meta``
+            ``alpha``/``beta`` are the values applied, ``extraction_alpha``/
+            ``extraction_beta`` those the tracker used.
+
+        Raises:
+            LooserThresholdError: ``alpha`` or ``beta`` is larger than the
+                extraction value.
         """
-        a0, b0 = self.meta.get('alpha'), self.meta.get('beta')
+        a0, b0 = self.meta.get('alpha'), self.meta.get('beta')  # applied
         alpha = a0 if alpha is None else float(alpha)
         beta = b0 if beta is None else float(beta)
         if alpha is None or beta is None or (alpha == a0 and beta == b0):
             return self
+        if a0 is not None and b0 is not None and (alpha > a0 or beta > b0):
+            ea = self.meta.get('extraction_alpha', a0)
+            eb = self.meta.get('extraction_beta', b0)
+            raise LooserThresholdError(
+                f'consistency alpha={alpha}, beta={beta} is looser than the '
+                f'tracks allow (extracted with alpha={ea}, beta={eb}'
+                + ('' if (ea, eb) == (a0, b0) else
+                   f', already cut to alpha={a0}, beta={b0}') +
+                '; stopped tracks cannot be extended): re-run '
+                f'tools/data/track_points.py with --alpha {max(alpha, ea)} '
+                f'--beta {max(beta, eb)} (or looser) and derive stricter '
+                'values at load time')
         n = self.num_tracks
         steps = self.length - 1
         step_ids = np.repeat(np.arange(n), steps)

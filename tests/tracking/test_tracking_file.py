@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from pico_mm.tracking import (STOP_INCONSISTENT, TrackFileError, Tracks,
-                              load_tracks, save_tracks, track_video)
+from pico_mm.tracking import (STOP_INCONSISTENT, LooserThresholdError,
+                              TrackFileError, Tracks, load_tracks, save_tracks,
+                              track_video)
 from pico_mm.tracking.track_file import round_fp16
 
 torch.set_num_threads(1)
@@ -60,8 +61,10 @@ def test_rethreshold_only_shortens(tmp_path):
     save_tracks(path, tracks)
     same = load_tracks(path, alpha=0.01, beta=0.5)
     np.testing.assert_array_equal(same.length, tracks.length)
-    looser = load_tracks(path, alpha=0.5, beta=5.0)
-    np.testing.assert_array_equal(looser.length, tracks.length)
+    for alpha, beta in [(0.5, 5.0), (0.02, 0.5), (0.01, 1.0)]:
+        with pytest.raises(LooserThresholdError, match=r'v\.npz.*looser.*'
+                           r'--alpha .* --beta'):
+            load_tracks(path, alpha=alpha, beta=beta)
     shorter_total = []
     for alpha, beta in [(0.01, 0.3), (0.005, 0.5), (0.0, 0.1), (0.01, 0.0)]:
         strict = load_tracks(path, alpha=alpha, beta=beta)
@@ -97,8 +100,45 @@ def test_rethreshold_agrees_with_tracking_strictly():
                          np.random.default_rng(2), alpha=0.005, beta=0.3,
                          device='cpu')
     cut = loose.rethreshold(0.005, 0.3)
+    # once cut, the cut tracks cannot be loosened back either
+    with pytest.raises(LooserThresholdError, match='already cut'):
+        cut.rethreshold(0.01, 0.3)
+    assert cut.meta['extraction_alpha'] == 0.01
     # fp16 terms may differ from fp32 in rare ties; allow a tiny fraction
     assert np.mean(cut.length == strict.length) > 0.99
+
+
+def test_one_store_gives_every_sweep_point(tmp_path):
+    """Tracks extracted at the tool's defaults serve the whole alpha sweep.
+
+    alpha = 0.02 (the loosest shipped ablation) must give strictly longer
+    tracks than 0.01 and 0.005 strictly shorter, all from one file; before
+    the fix a looser request silently returned the extraction tracks.
+    """
+    from pico_test_tools import ROOT, ToolRunner
+    tool = ToolRunner(os.path.join(ROOT, 'tools/data/track_points.py'),
+                      'track_points_sweep')
+    args = tool.module.parse_args(['flow', 'out'])
+    assert (args.alpha, args.beta) == (0.02, 1.0)  # loosest shipped point
+    rng = np.random.default_rng(5)
+    import cv2
+    fwd, bwd = [], []
+    for _ in range(24):
+        f = cv2.resize(rng.normal(0, 3, (5, 7, 2)).astype(np.float32),
+                       (56, 40), interpolation=cv2.INTER_CUBIC)
+        fwd.append(f)
+        bwd.append(-f + rng.normal(0, 0.4, f.shape).astype(np.float32))
+    tracks = track_video(lambda i: (fwd[i], bwd[i]), 25, (40, 56), 600,
+                         np.random.default_rng(5), alpha=args.alpha,
+                         beta=args.beta, device='cpu')
+    path = str(tmp_path / 'v.npz')
+    save_tracks(path, tracks)
+    mean_len = {a: load_tracks(path, alpha=a, beta=0.5).length.mean()
+                for a in (0.02, 0.01, 0.005)}
+    assert mean_len[0.02] > mean_len[0.01] > mean_len[0.005], mean_len
+    assert load_tracks(path, alpha=0.01, beta=0.5).meta['alpha'] == 0.01
+    with pytest.raises(LooserThresholdError):
+        load_tracks(path, alpha=0.04)
 
 
 def test_round_fp16_directions():

@@ -5,7 +5,8 @@ import torch
 
 from pico_mm.flow import FlowReader, FlowStoreWriter
 from pico_mm.tracking import (STOP_END, STOP_INCONSISTENT, STOP_LEFT,
-                              STOP_MOTION_BOUNDARY, PointTracker, track_video)
+                              STOP_MOTION_BOUNDARY, STOP_SATURATED,
+                              PointTracker, track_video)
 from pico_mm.tracking.synthetic import (affine_video, apply_map,
                                         motion_matrix, occlusion_video,
                                         textured_image)
@@ -108,6 +109,76 @@ def test_store_without_dither_drifts_under_steady_pan(tmp_path):
     """What the temporal dither fixes: identical rounding every frame."""
     err = _store_track_error(tmp_path, MOTIONS['translation'], dither=False)
     assert err.min() > 1.0, err.min()
+
+
+def _band_pan_store(tmp_path, fast=30.0, slow=3.0, h=64, w=256, t=8):
+    """Store of a pan: rows y < h/2 move ``fast`` px/frame, the rest ``slow``.
+
+    Returns the store path and the true per-step x displacement of a row.
+    """
+    fwd = np.zeros((h, w, 2), np.float32)
+    fwd[:h // 2, :, 0], fwd[h // 2:, :, 0] = fast, slow
+    path = str(tmp_path / 'pan.zip')
+    with FlowStoreWriter(path, bound=20, quality=95) as wr:
+        for _ in range(t - 1):
+            wr.add_pair(fwd, -fwd)  # motion along x: bwd rows match fwd rows
+        wr.finish(fps=30, short_side=h, source='synthetic', source_kind='video')
+    return path, (lambda y: np.where(y < h / 2 - 0.5, fast, slow))
+
+
+def _accepted_step_errors(tracks, true_dx):
+    """|error| (px) of every step a track took, and the step's row."""
+    xy, alive = tracks.xy, tracks.alive
+    step = alive[:, 1:] & alive[:, :-1]
+    dx = xy[:, 1:, 0] - xy[:, :-1, 0]
+    dy = xy[:, 1:, 1] - xy[:, :-1, 1]
+    y0 = xy[:, :-1, 1]
+    err = np.hypot(dx - true_dx(y0), dy)
+    return err[step], y0[step]
+
+
+def test_saturated_flow_stops_tracks(tmp_path):
+    """A 30 px/frame pan through a B = 20 store: +20 forward and -20
+    backward cancel, so the consistency test passes; the saturation stop
+    must reject every such step, and leave the 3 px/frame half alone."""
+    path, true_dx = _band_pan_store(tmp_path)
+    rng = np.random.default_rng(0)
+    xy = np.stack([rng.uniform(0, 120, 400), rng.uniform(0, 63, 400)],
+                  1).astype(np.float32)
+    start = np.zeros(400, np.int64)
+    with FlowReader(path) as reader:
+        tracks = PointTracker(device='cpu', saturation_bound=reader.bound
+                              ).track(reader.read, reader.num_frames,
+                                      reader.frame_size, start, xy)
+        unguarded = PointTracker(device='cpu').track(
+            reader.read, reader.num_frames, reader.frame_size, start, xy)
+    err, y = _accepted_step_errors(tracks, true_dx)
+    assert err.size > 0 and err.max() < 1.0, err.max()
+    top = xy[:, 1] < 31
+    assert np.all(tracks.stop[top] == STOP_SATURATED)
+    assert np.all(tracks.length[top] == 1)
+    bottom = xy[:, 1] > 33  # 3 px/frame: well inside the bound, kept
+    assert np.all(tracks.length[bottom] == reader.num_frames)
+    assert tracks.meta['saturation_bound'] == 20.0
+    # without the guard the clipped steps pass and fall 10 px behind
+    err_u, _ = _accepted_step_errors(unguarded, true_dx)
+    assert err_u.max() > 9.0
+    assert not np.any(unguarded.stop == STOP_SATURATED)
+
+
+def test_track_points_summary_counts_saturated(tmp_path):
+    from pico_test_tools import ROOT, ToolRunner
+    path, _ = _band_pan_store(tmp_path)
+    tool = ToolRunner(f'{ROOT}/tools/data/track_points.py', 'track_points_sat',
+                      ['--no-progress', '--points', '300',
+                       '--track-device', 'cpu'])
+    res = tool.run(path, str(tmp_path / 'tracks'))
+    assert res.returncode == 0, res.stderr
+    line = [ln for ln in res.stdout.splitlines()
+            if ln.startswith('track stops:')][0]
+    import re
+    sat = int(re.search(r'saturated (\d+)', line).group(1))
+    assert sat > 50, line
 
 
 def test_point_leaving_image_stops_inside():

@@ -10,6 +10,7 @@ from mmselfsup.registry import DATASETS
 from pico_mm.flow import VideoReadError, load_frames, parse_list_file
 from pico_mm.tracking import anchor_sample, load_tracks, random_sample
 
+from .frame_source import open_frames, store_path, warn_fallback
 from .lru_cache import LRUCache
 
 SAMPLERS = ('anchor', 'random', 'static_video', 'static_frame')
@@ -52,7 +53,9 @@ class VideoCorrespondenceDataset(BaseDataset):
         data_prefix (dict): ``video`` (folder of the list's paths) and
             ``tracks`` (folder of the ``<path minus ext>.npz`` track files of
             ``tools/data/track_points.py``; may be empty for the static
-            samplers).
+            samplers) and ``flow`` (folder of the flow stores; a store that
+            keeps its frames is read instead of the video, see
+            ``frame_store``).
         frame_sampler (str): One of ``SAMPLERS``.
         alpha (float, optional): Consistency alpha (None: extraction value).
         beta (float, optional): Consistency beta (None: extraction value).
@@ -65,6 +68,10 @@ class VideoCorrespondenceDataset(BaseDataset):
         track_suffix (str): Suffix of the track files.
         frame_cache_size (int): Decoded frames kept per worker.
         track_cache_size (int): Loaded track files kept per worker.
+        frame_store (bool): Read the frames kept in the flow store
+            (``<flow>/<flow_rel>.zip``, else the tracks' ``flow_path``) when
+            it has them; otherwise, or when False, decode the source video
+            (slow; warned once per process).
         pipeline (list): Transforms, e.g. ``CorrespondenceViews`` +
             ``PackPiCoInputs``.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
@@ -86,6 +93,7 @@ class VideoCorrespondenceDataset(BaseDataset):
                  track_suffix: str = '.npz',
                  frame_cache_size: int = 64,
                  track_cache_size: int = 8,
+                 frame_store: bool = True,
                  pipeline: Sequence = (),
                  **kwargs) -> None:
         if frame_sampler not in SAMPLERS:
@@ -103,8 +111,10 @@ class VideoCorrespondenceDataset(BaseDataset):
         self._frames = LRUCache(frame_cache_size)
         self._tracks = LRUCache(track_cache_size)
         self._num_frames: Dict[str, int] = {}
-        prefix = dict(video='', tracks='')
+        prefix = dict(video='', tracks='', flow='')
         prefix.update(data_prefix or {})
+        self.frame_store = bool(frame_store)
+        self._flow_given = bool(prefix['flow'])
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -178,34 +188,56 @@ class VideoCorrespondenceDataset(BaseDataset):
             fps=meta.get('fps', self.fps),
             short_side=meta.get('short_side', self.short_side),
             source_fps=meta.get('source_fps_override'),
-            offset=int(meta.get('frame_offset', 0) or 0))
+            offset=int(meta.get('frame_offset', 0) or 0),
+            flow_rel=meta.get('flow_rel'),
+            flow_path=meta.get('flow_path') or None)
+
+    def _store_path(self, info: Dict, args: Dict) -> Optional[str]:
+        flow_dir = self.data_prefix['flow'] if self._flow_given else None
+        return store_path(flow_dir, info, args) if self.frame_store else None
 
     def _frames_at(self, info: Dict, inds: Sequence[int],
                    args: Dict) -> List[np.ndarray]:
-        """Decoded frames ``inds`` (track/store indices) through the cache."""
+        """Frames ``inds`` (track/store indices) through the cache: from the
+        flow store when it keeps them, else decoded from the source."""
         src, off = info['source'], args['offset']
-        key = (src, args['fps'], args['short_side'], args['source_fps'], off)
+        path = self._store_path(info, args)
+        store = open_frames(path)  # closed below (or by its __del__)
+        key = (('store', store.path) if store else
+               (src, args['fps'], args['short_side'], args['source_fps'], off))
         found = {}
         for t in dict.fromkeys(inds):
             frame = self._frames.peek(key + (t, ))
             if frame is not None:
                 found[t] = frame
         missing = [t for t in dict.fromkeys(inds) if t not in found]
-        if missing:
+        if missing and store:
+            frames = store.read_many(missing)
+        elif missing:
+            warn_fallback(src, path)
             frames = load_frames(
                 src, [t + off for t in missing],
                 fps=args['fps'],
                 short_side=args['short_side'],
                 source_fps=args['source_fps'])
+        if missing:
             for t, frame in zip(missing, frames):
                 found[t] = frame
                 self._frames.put(key + (t, ), frame)
+        if store:
+            store.close()
         return [found[t] for t in inds]
 
     def _video_length(self, info: Dict, tracks) -> int:
         if tracks is not None:
             return int(tracks.num_frames)
         src = info['source']
+        store = None
+        if src not in self._num_frames:
+            store = open_frames(self._store_path(info, {}))
+        if store is not None:  # the frames _frames_at will read
+            self._num_frames[src] = store.num_frames
+            store.close()
         if src not in self._num_frames:
             self._num_frames[src] = len(
                 load_frames(src, None, fps=self.fps,

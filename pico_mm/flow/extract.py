@@ -18,6 +18,10 @@ from .video import VideoReadError, iter_frames, video_fps
 class StreamingExtractor:
     """Push frames one by one; flow pairs are computed in batches.
 
+    If the writer keeps frames (``frame_quality``), each frame is stored as
+    JPEG and the flow is computed on the frame decoded back from it, so the
+    store's frames are bit-identical to the flow's input.
+
     Args:
         backend: ``backend(frames1, frames2) -> (fwd, bwd)``.
         writer: Open :class:`FlowStoreWriter`.
@@ -36,6 +40,8 @@ class StreamingExtractor:
         if self.buf and frame.shape != self.buf[0].shape:
             raise VideoReadError(f'frame size changed mid-video '
                                  f'({self.buf[0].shape} -> {frame.shape})')
+        if self.writer.frame_quality is not None:
+            frame = self.writer.add_frame(frame)
         self.buf.append(frame)
         self.num_frames += 1
         if len(self.buf) > self.batch_size:
@@ -87,17 +93,21 @@ def extract_video(source: str, out_path: str, backend, source_kind: str,
                   fps: Optional[float] = 30, short_side: Optional[int] = 256,
                   bound: float = 20.0, quality: int = 95, batch_size: int = 8,
                   source_rel: Optional[str] = None,
-                  source_fps: Optional[float] = None) -> Dict:
+                  source_fps: Optional[float] = None,
+                  frame_quality: Optional[int] = None) -> Dict:
     """Write the flow store of a whole video/rawframe folder to ``out_path``.
 
     ``out_path`` is written directly (callers pass a temp path and rename).
+    ``frame_quality`` (JPEG 1..100) also keeps the frames in the store
+    (:mod:`pico_mm.flow.frame_store`); None keeps none.
 
     Returns:
         dict: The store meta.
     """
     meta = base_meta(source, source_kind, fps, short_side, backend, source_rel,
                      source_fps)
-    with FlowStoreWriter(out_path, bound, quality) as w:
+    with FlowStoreWriter(out_path, bound, quality,
+                         frame_quality=frame_quality) as w:
         ex = StreamingExtractor(backend, w, batch_size)
         for _, frame in iter_frames(source, fps, short_side, source_fps):
             ex.push(frame)
@@ -114,12 +124,14 @@ def extract_snippets(source: str, out_dir: str, backend,
                      bound: float = 20.0, quality: int = 95, batch_size: int = 8,
                      snippet_seconds: float = 10.0, min_seconds: float = 2.0,
                      shot_threshold: float = 0.5, source_rel: Optional[str] = None,
-                     source_fps: Optional[float] = None) -> Dict:
+                     source_fps: Optional[float] = None,
+                     frame_quality: Optional[int] = None) -> Dict:
     """Split a long video into shots, cut snippets, one store per snippet.
 
     Snippet stores ``<out_dir>/snippet_<start>.zip`` are each written
     atomically (temp + rename); their meta has ``frame_offset = start`` so
-    ``load_frames(source, [frame_offset + t])`` gives store frame ``t``.
+    ``load_frames(source, [frame_offset + t])`` gives store frame ``t`` (or,
+    with ``frame_quality``, the store keeps its own frames).
 
     Returns:
         dict: Manifest (``shots``, ``snippets``, ``detector``, ...); the
@@ -154,7 +166,8 @@ def extract_snippets(source: str, out_dir: str, backend,
             if j == s:
                 final = os.path.join(out_dir, snippet_name(s))
                 tmp = temp_path_for(final)
-                w = FlowStoreWriter(tmp, bound, quality)
+                w = FlowStoreWriter(tmp, bound, quality,
+                                    frame_quality=frame_quality)
                 cur = (w, StreamingExtractor(backend, w, batch_size), tmp, final, (s, e))
             cur[1].push(frame)
             if j == e - 1:

@@ -5,6 +5,7 @@ Layout of ``<rel/path/of/video>.zip`` (members stored, not deflated)::
     flow_x_00000.jpg  flow_y_00000.jpg          forward flow  t -> t+1, t = 0
     bwd_flow_x_00000.jpg  bwd_flow_y_00000.jpg  backward flow t+1 -> t
     ...                                         t = 0 .. num_frames - 2
+    frame_00000.jpg ...   (optional) the frames themselves, t = 0 .. num_frames - 1
     meta.json                                   written last
 
 Indices are **0-based** (denseflow/mmaction2 use 1-based file names for
@@ -20,6 +21,7 @@ from typing import Dict, Iterator, Optional, Tuple
 import numpy as np
 
 from .codec import decode_flow, dither_offsets, encode_flow
+from .frame_store import FRAME_MEMBER, encode_frame, frame_member
 
 FORMAT_VERSION = 1
 CODEC_NAME = 'q=rint(v*127/B)+128 clip[1,255]; v=(q-128)*B/127'
@@ -57,18 +59,24 @@ class FlowStoreWriter:
         dither: Add the codec's temporal golden-ratio dither before rounding
             (default; see :mod:`pico_mm.flow.codec`). Reading is the same
             either way; ``meta['dither']`` records the choice.
+        frame_quality: JPEG quality of the frames kept with :meth:`add_frame`
+            (None: the store keeps no frames).
     """
 
     def __init__(self, path: str, bound: float = 20.0, quality: int = 95,
-                 dither: bool = True):
+                 dither: bool = True, frame_quality: Optional[int] = None):
         if bound <= 0:
             raise ValueError(f'bound must be > 0, got {bound}')
-        if not 1 <= int(quality) <= 100:
-            raise ValueError(f'JPEG quality must be in 1..100, got {quality}')
+        for name, q in (('', quality), ('frame ', frame_quality)):
+            if q is not None and not 1 <= int(q) <= 100:
+                raise ValueError(f'{name}JPEG quality must be in 1..100, got {q}')
         self.path = path
         self.bound = float(bound)
         self.quality = int(quality)
         self.dither = bool(dither)
+        self.frame_quality = None if frame_quality is None else int(frame_quality)
+        self.num_frames_kept = 0
+        self.frame_bytes = 0
         self.num_pairs = 0
         self.size: Optional[Tuple[int, int]] = None
         self.clipped = 0
@@ -107,6 +115,25 @@ class FlowStoreWriter:
         self.values += 2 * fwd.size
         self.num_pairs += 1
 
+    def add_frame(self, frame: np.ndarray) -> np.ndarray:
+        """Keep frame ``t = num_frames_kept`` as ``frame_%05d.jpg``.
+
+        Args:
+            frame: uint8 H×W×3 BGR, as resampled and resized.
+
+        Returns:
+            np.ndarray: The frame decoded back from the stored JPEG; the
+            caller computes the flow on it, so store frames and flow agree
+            bit for bit.
+        """
+        if self.frame_quality is None:
+            raise ValueError('this writer keeps no frames (frame_quality=None)')
+        data, decoded = encode_frame(frame, self.frame_quality)
+        self._write(frame_member(self.num_frames_kept), data)
+        self.num_frames_kept += 1
+        self.frame_bytes += len(data)
+        return decoded
+
     def finish(self, **meta) -> Dict:
         """Write ``meta.json`` (given keys plus the coding keys) and close.
 
@@ -130,6 +157,15 @@ class FlowStoreWriter:
             clipped_values=int(self.clipped),
             clip_fraction=float(self.clipped / max(self.values, 1)),
         )
+        if self.frame_quality is not None:
+            if self.num_frames_kept != self.num_pairs + 1:
+                raise ValueError(f'kept {self.num_frames_kept} frames for '
+                                 f'{self.num_pairs + 1} flow frames')
+            full['frames'] = dict(member=FRAME_MEMBER, format='jpeg',
+                                  quality=self.frame_quality, chroma='4:2:0',
+                                  count=self.num_frames_kept,
+                                  bytes=int(self.frame_bytes),
+                                  flow_on='decoded store frames')
         missing = [k for k in REQUIRED_META if k not in full]
         if missing:
             raise ValueError(f'meta lacks required keys {missing}')

@@ -240,8 +240,14 @@ def load_frames(source: str, indices: Optional[Sequence[int]] = None,
 
 
 def load_store_frames(flow_path: str, indices: Optional[Sequence[int]] = None,
-                      source_root: Optional[str] = None) -> List[np.ndarray]:
-    """Frames of a flow store's video, with its own fps/short_side/offset.
+                      source_root: Optional[str] = None,
+                      from_store: bool = True) -> List[np.ndarray]:
+    """The frames a flow store's flow was computed on.
+
+    A store that keeps its frames (``meta['frames']``, the extractor's
+    default) gives them directly (:mod:`pico_mm.flow.frame_store`); an older
+    store's frames are decoded from its source with its own
+    fps/short_side/offset.
 
     Args:
         flow_path: Store zip.
@@ -249,9 +255,14 @@ def load_store_frames(flow_path: str, indices: Optional[Sequence[int]] = None,
         source_root: Folder the store's INPUT moved to: the source is then
             ``source_root/meta['source_rel_path']`` (default: ``meta['source']``,
             else ``meta['source_abs']``).
+        from_store: False always decodes the source video.
     """
-    from .store import read_meta
-    meta = read_meta(flow_path)
+    from .frame_store import StoreFrames
+    with StoreFrames(flow_path) as store:
+        meta = store.meta
+        if from_store and store.has_frames:
+            n = store.num_frames
+            return store.read_many(range(n) if indices is None else indices)
     if source_root:
         src = os.path.join(source_root, meta.get('source_rel_path', meta['source']))
     elif os.path.exists(meta['source']):

@@ -1,9 +1,12 @@
 """Frame selection from tracks: PiCo's anchor sampling and the random ablation.
 
-Both functions pick an anchor frame uniformly among the frames on which at
-least one *usable* track (alive on two or more frames) is alive, then choose
-up to K other frames and return, for each, the correspondences anchor→frame:
-every track alive on both frames (tracks are contiguous runs).
+``anchor_sample`` picks an anchor frame uniformly among the frames on which at
+least one *usable* track (alive on two or more frames) is alive, then the top-K
+frames by track endpoint count. ``random_sample`` (the ablation of the paper's
+Fig. 5) draws the anchor and K frames uniformly **without looking at the
+tracks**, so some frames share no track with the anchor. Both return, for each
+frame, the correspondences anchor→frame: every track alive on both frames
+(tracks are contiguous runs).
 """
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -98,50 +101,59 @@ def anchor_sample(tracks: Tracks, k: int, rng: np.random.Generator,
         anchor (int, optional): Force the anchor frame (tests, debugging).
 
     Returns:
-        FrameSample: ``frames`` sorted by decreasing endpoint count (ties:
-        lower frame index first), frames with no endpoint left out.
+        FrameSample: ``frames`` sorted by decreasing endpoint count (ties
+        broken at random by ``rng``, so no frame order is favoured), frames
+        with no endpoint left out.
     """
     if anchor is None:
         anchor = _pick_anchor(tracks, rng)
         if anchor < 0:
             return _empty()
     counts = endpoint_counts(tracks, anchor)
-    order = np.lexsort((np.arange(counts.size), -counts))
+    order = np.lexsort((rng.random(counts.size), -counts))
     chosen = order[:k]
     chosen = chosen[counts[chosen] > 0]
     return _build(tracks, anchor, chosen)
 
 
 def random_sample(tracks: Tracks, k: int, rng: np.random.Generator,
-                  require_overlap: bool = True,
+                  require_overlap: bool = False,
                   anchor: Optional[int] = None) -> FrameSample:
     """Ablation: K random frames instead of the track-endpoint frames.
+
+    The anchor is uniform over all T frames and the K frames uniform over the
+    others, drawn without looking at the tracks: a frame may share no track
+    with the anchor (its ``src``/``dst`` are then empty). That is the effect
+    the ablation measures, so callers must not redraw such frames.
 
     Args:
         tracks (Tracks): Tracks of one video (already thresholded).
         k (int): Maximum number of frames.
         rng (np.random.Generator): Seeded generator.
-        require_overlap (bool): Draw only among frames sharing at least one
-            track with the anchor (so every frame has correspondences);
-            False draws among all other frames.
+        require_overlap (bool): Debug/legacy option: pick the anchor like
+            :func:`anchor_sample` and draw only among frames sharing a track
+            with it (every frame then has correspondences). Defaults to False.
         anchor (int, optional): Force the anchor frame (tests, debugging).
 
     Returns:
         FrameSample: ``frames`` in the order drawn (without replacement).
     """
-    if anchor is None:
-        anchor = _pick_anchor(tracks, rng)
-        if anchor < 0:
+    if not require_overlap:
+        if tracks.num_frames < 2:
             return _empty()
-    if require_overlap:
+        if anchor is None:
+            anchor = int(rng.integers(tracks.num_frames))
+        pool = np.arange(tracks.num_frames)
+    else:
+        if anchor is None:
+            anchor = _pick_anchor(tracks, rng)
+            if anchor < 0:
+                return _empty()
         through = (tracks.start <= anchor) & (tracks.end >= anchor)
         if not through.any():
             return FrameSample(anchor, np.zeros(0, dtype=np.int64))
-        lo = int(tracks.start[through].min())
-        hi = int(tracks.end[through].max())
-        pool = np.arange(lo, hi + 1)
-    else:
-        pool = np.arange(tracks.num_frames)
+        pool = np.arange(int(tracks.start[through].min()),
+                         int(tracks.end[through].max()) + 1)
     pool = pool[pool != anchor]
     chosen = rng.choice(pool, size=min(k, pool.size), replace=False)
     return _build(tracks, anchor, np.asarray(chosen, dtype=np.int64))

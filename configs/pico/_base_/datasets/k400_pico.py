@@ -1,7 +1,7 @@
 # Kinetics-400 frame pairs + point tracks, MoCo-v2 views that keep the points.
 # Layout (mmaction2 + tools/data/*.py):
 #   data/kinetics400/videos_train/<class>/<id>.mp4
-#   data/kinetics400/tracks_train/<class>/<id>.mp4.npz   (track_points.py)
+#   data/kinetics400/tracks_train/<class>/<id>.npz       (track_points.py)
 #   data/kinetics400/kinetics400_train_list_videos.txt   ('path label')
 dataset_type = 'VideoCorrespondenceDataset'
 data_root = 'data/kinetics400/'

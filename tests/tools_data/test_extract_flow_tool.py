@@ -12,7 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pico_mm.flow import load_frames, load_store_frames, num_frames, read_flow, read_meta
+from pico_mm.flow import (StoreFrames, load_frames, load_store_frames, num_frames,
+                          read_flow, read_meta)
+from pico_mm.flow.frame_store import encode_frame
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOL = os.path.join(ROOT, 'tools', 'data', 'extract_flow.py')
@@ -90,9 +92,15 @@ def test_end_to_end_with_corrupt_file_and_rawframes(tmp_path):
     assert read_meta(str(out / 'c1' / 'frames_clip.zip'))['source_kind'] == 'rawframes'
     assert meta['source_rel_path'] == os.path.join('c0', 'vid0.avi')
     frames = load_frames(meta['source'], [3], fps=30, short_side=64)
+    # the store keeps the frames (JPEG q90 by default) the flow was computed on
+    assert meta['frames']['quality'] == 90 and meta['frames']['count'] == 12
+    kept = load_store_frames(z, [3])
+    assert np.array_equal(kept[0], encode_frame(frames[0], 90)[1])
     os.rename(src, tmp_path / 'moved')
-    again = load_store_frames(z, [3], source_root=str(tmp_path / 'moved'))
+    again = load_store_frames(z, [3], source_root=str(tmp_path / 'moved'),
+                              from_store=False)
     assert np.array_equal(frames[0], again[0])
+    assert np.array_equal(load_store_frames(z, [3])[0], kept[0])  # no source needed
     os.rename(tmp_path / 'moved', src)
     assert num_frames(str(out / 'c1' / 'frames_clip.zip')) == 5
     # second run: everything finished is skipped, the corrupt file retried and logged
@@ -124,12 +132,20 @@ def test_kill_and_resume_is_byte_identical(tmp_path):
     assert killed_mid_item, 'extraction finished before it could be killed'
     partial = zips(str(out))
     assert 1 <= len(partial) < 4
-    assert glob.glob(str(out / '**' / '.*.tmp*'), recursive=True)  # half file is a temp
+    temps = glob.glob(str(out / '**' / '.*.tmp*'), recursive=True)
+    assert temps  # the half-written store is a temp file ...
+    for t in temps:  # ... that no reader takes for a store
+        with pytest.raises(ValueError, match='not a complete flow store'):
+            StoreFrames(t)
+    for name in partial:  # every final store is complete, frames and all
+        with StoreFrames(str(out / name)) as s:
+            assert s.has_frames and len(s.read_many(range(s.num_frames))) == 40
     r = run_tool(src, out, *args)
     assert r.returncode == 0 and f'skipped (already done) {len(partial)}' in r.stdout
     assert zips(str(out)) == zips(str(clean))
     for name in zips(str(clean)):
         assert (out / name).read_bytes() == (clean / name).read_bytes(), name
+    assert read_meta(str(clean / zips(str(clean))[0]))['frames']['count'] == 40
     assert not glob.glob(str(out / '**' / '.*.tmp*'), recursive=True)
 
 
@@ -180,9 +196,27 @@ def test_shots_mode(tmp_path):
     assert 'skipped (already done) 1' in r2.stdout
 
 
+def test_no_frames_keeps_the_old_store_layout(tmp_path):
+    src = tmp_path / 'videos'
+    make_videos(str(src), n_videos=1, n_frames=6)
+    out = tmp_path / 'flow'
+    r = run_tool(src, out, '--short-side', 48, '--no-frames')
+    assert r.returncode == 0, r.stderr
+    z = str(out / 'c0' / 'vid0.zip')
+    assert 'frames' not in read_meta(z)
+    with StoreFrames(z) as s:
+        assert not s.has_frames
+    # flow of a store without frames is computed on the source frames, so
+    # load_store_frames decodes the video
+    got = load_store_frames(z, [2])[0]
+    assert np.array_equal(got, load_frames(read_meta(z)['source'], [2], fps=30,
+                                           short_side=48)[0])
+
+
 @pytest.mark.parametrize('args,msg', [
     (['NOPE', 'OUT'], 'NOPE: input not found'),
     (['.', 'OUT', '--quality', '0'], '--quality'),
+    (['.', 'OUT', '--frame-quality', '101'], '--frame-quality must be in 1..100'),
     (['.', 'OUT', '--backend', 'raft'], '--raft-checkpoint'),
     (['.', 'OUT', '--backend', 'raft', '--raft-checkpoint', 'no.pth'], 'no.pth'),
 ])

@@ -15,7 +15,9 @@ Examples::
 
 Outputs ``OUT_DIR/<rel>.zip`` (``<rel>`` = path relative to INPUT without the
 extension; ``OUT_DIR/<rel>/snippet_<start>.zip`` + ``snippets.json`` with
-``--shots``) and a log ``OUT_DIR/extract_flow.shard<i>of<n>.log``.
+``--shots``) and a log ``OUT_DIR/extract_flow.shard<i>of<n>.log``. Each store
+also keeps the frames as JPEG (``--frame-quality 90``; ``--no-frames`` for
+none) so training reads two frames without decoding the video.
 """
 import argparse
 import os
@@ -48,6 +50,12 @@ def parse_args(argv=None):
     p.add_argument('--dis-preset', choices=DIS_PRESETS, default='medium')
     p.add_argument('--bound', type=float, default=20.0, help='flow clip bound B in px')
     p.add_argument('--quality', type=int, default=95, help='JPEG quality (1-100)')
+    p.add_argument('--frame-quality', type=int, default=90,
+                   help='JPEG quality of the frames kept in each store for '
+                   'training (the flow is computed on these decoded frames)')
+    p.add_argument('--no-frames', action='store_true',
+                   help='keep no frames in the stores (training then decodes '
+                   'the source videos: slow); flow on the source frames')
     p.add_argument('--fps', type=float, default=30.0,
                    help='target frame rate (0 = keep the source rate)')
     p.add_argument('--source-fps', type=float, default=None,
@@ -76,9 +84,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not 1 <= args.quality <= 100:
-        print(f'error: --quality must be in 1..100, got {args.quality}', file=sys.stderr)
-        return 2
+    for opt in ('quality', 'frame_quality'):
+        if not 1 <= getattr(args, opt) <= 100:
+            print(f"error: --{opt.replace('_', '-')} must be in 1..100, got "
+                  f'{getattr(args, opt)}', file=sys.stderr)
+            return 2
     if args.bound <= 0:
         print(f'error: --bound must be > 0, got {args.bound}', file=sys.stderr)
         return 2
@@ -135,7 +145,8 @@ def main(argv=None) -> int:
                       quality=args.quality, batch_size=args.batch_size,
                       source_rel=os.path.relpath(os.path.abspath(path),
                                                  os.path.abspath(root)),
-                      source_fps=args.source_fps)
+                      source_fps=args.source_fps,
+                      frame_quality=None if args.no_frames else args.frame_quality)
         if args.shots:
             if kind != 'video':
                 raise ValueError('--shots needs video files, not rawframes')
@@ -147,8 +158,10 @@ def main(argv=None) -> int:
             return (f"{len(man['shots'])} shots ({man['detector']}), "
                     f"{len(man['snippets'])} snippets")
         meta = extract_video(path, tmp, backend, kind, **common)
+        kept = (f", frames kept {meta['frames']['bytes'] / 1e6:.2f} MB"
+                if meta.get('frames') else '')
         return (f"{meta['num_frames']} frames {meta['height']}x{meta['width']}, "
-                f"clipped {100 * meta['clip_fraction']:.3f}%")
+                f"clipped {100 * meta['clip_fraction']:.3f}%{kept}")
 
     os.makedirs(args.out_dir, exist_ok=True)
     log = default_log_path(args.out_dir, 'extract_flow', shard)

@@ -18,7 +18,7 @@ Examples::
 Every option not listed below goes to extract_flow.py unchanged (see
 ``python tools/data/extract_flow.py --help``): --backend, --raft-checkpoint,
 --raft-iters, --device, --bf16, --bound, --quality, --fps, --short-side,
---shots, ...
+--frame-quality, --no-frames, --shots, ...
 """
 import argparse
 import os.path as osp

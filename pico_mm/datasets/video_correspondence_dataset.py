@@ -1,10 +1,12 @@
 """Frame pairs with pixel correspondences from videos and their point tracks."""
 import glob
+import logging
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
 from mmselfsup.registry import DATASETS
 
 from pico_mm.flow import VideoReadError, load_frames, parse_list_file
@@ -24,23 +26,39 @@ class VideoCorrespondenceDataset(BaseDataset):
     ``frame_dir total_frames label``). ``__getitem__`` picks two frames and
     their correspondences with ``frame_sampler``:
 
-    - ``'anchor'``: top-K anchor sampling on the video's tracks
+    - ``'anchor'`` (PiCo): top-K anchor sampling on the video's tracks
       (:func:`pico_mm.tracking.anchor_sample`), frame 1 = anchor, frame 2 =
       one of the K returned frames (uniform over those with pairs);
-    - ``'random'``: the same with :func:`pico_mm.tracking.random_sample`;
-    - ``'static_video'``: two different random frames of the video with the
-      identity correspondence (zero flow): random points, same coordinates;
-    - ``'static_frame'``: one random frame twice, identity correspondence.
+    - ``'random'`` (ablation): anchor and frame drawn uniformly without
+      looking at the tracks (:func:`pico_mm.tracking.random_sample`); a draw
+      whose frames share no track is **kept** with zero pairs (the model
+      skips it in the loss and logs the fraction), since redrawing would
+      make random sampling as pair-rich as anchor sampling;
+    - ``'static_video'`` (baseline): the frame pair *and* the points of the
+      PiCo sample (same anchor sampling, same rng draws), with the identity
+      correspondence (zero flow: the anchor-frame points, same coordinates
+      in both frames) instead of the tracked one;
+    - ``'static_frame'`` (baseline): the anchor frame twice with the same
+      points, identity correspondence.
+
+    So the three arms see the same frames, frame gaps, point positions and
+    pair counts per sample, and differ only in what the paper studies
+    (tracked correspondence vs. identity, two frames vs. one). Without a
+    track folder the static samplers fall back to ``num_static_points``
+    uniform points on random frames (pair counts and gaps then do not match
+    PiCo's; a warning says so once).
 
     ``alpha``/``beta`` (forward-backward test) and ``k`` are applied at load
-    time through :func:`pico_mm.tracking.load_tracks`. Frames are decoded with
-    :func:`pico_mm.flow.load_frames` at the ``fps``/``short_side`` stored in the
-    track meta (so they match the flow the tracks came from). Decoded frames
-    and loaded tracks are kept in small per-worker LRU caches.
+    time through :func:`pico_mm.tracking.load_tracks`; a value looser than
+    the one the tracks were made with is an error. Frames are decoded with
+    :func:`pico_mm.flow.load_frames` at the ``fps``/``short_side`` stored in
+    the track meta (so they match the flow the tracks came from). Decoded
+    frames and loaded tracks are kept in small per-worker LRU caches.
 
     A video without usable pairs (or whose pairs all leave the augmented
-    views) is resampled: up to ``max_retries`` further attempts, then a
-    ``RuntimeError`` names every video tried and why it failed.
+    views) is resampled, except for ``'random'`` (see above): up to
+    ``max_retries`` further attempts, then a ``RuntimeError`` names every
+    video tried and why it failed.
 
     Results before the pipeline: ``img``, ``img2`` (H×W×3 uint8 BGR),
     ``points1``, ``points2`` (M×2 float32 (x, y), pixel-index coordinates of
@@ -60,8 +78,10 @@ class VideoCorrespondenceDataset(BaseDataset):
         alpha (float, optional): Consistency alpha (None: extraction value).
         beta (float, optional): Consistency beta (None: extraction value).
         k (int): Top-K frames of anchor / random sampling.
-        num_static_points (int): Random points of the static samplers.
-        min_pairs (int): Fewest pairs a sample must keep after the pipeline.
+        num_static_points (int): Random points of the static samplers when
+            the video has no track file (fallback only).
+        min_pairs (int): Fewest pairs a sample must keep after the pipeline
+            (not applied to ``'random'``, whose empty draws are kept).
         max_retries (int): Resampling attempts before giving up.
         fps (float): Decode fps when no track file gives one (static modes).
         short_side (int): Decode short side when no track file gives one.
@@ -108,6 +128,7 @@ class VideoCorrespondenceDataset(BaseDataset):
         self.max_retries = int(max_retries)
         self.fps, self.short_side = fps, short_side
         self.track_suffix = track_suffix
+        self._warned_fallback = False
         self._frames = LRUCache(frame_cache_size)
         self._tracks = LRUCache(track_cache_size)
         self._num_frames: Dict[str, int] = {}
@@ -246,33 +267,54 @@ class VideoCorrespondenceDataset(BaseDataset):
 
     # ------------------------------------------------------------ sampling
     def _sample_tracks(self, info: Dict, rng: np.random.Generator):
+        """Frames and pairs of the track-based samplers (all but fallback).
+
+        ``'anchor'`` and both static samplers make the same draws from
+        ``rng`` (PiCo's anchor sampling), so from the same generator state
+        they return the same frames and anchor points.
+        """
         tracks = self._load_tracks(info)
-        fn = anchor_sample if self.frame_sampler == 'anchor' else random_sample
-        fs = fn(tracks, self.k, rng)
-        sizes = np.array([len(s) for s in fs.src], dtype=np.int64)
-        ok = np.flatnonzero(sizes >= self.min_pairs)
-        if ok.size == 0:
-            raise _NoPairs(f'no frame with >= {self.min_pairs} tracked '
-                           f'pairs (alpha={self.alpha}, beta={self.beta})')
-        i = int(rng.choice(ok))
+        if self.frame_sampler == 'random':
+            fs = random_sample(tracks, self.k, rng)
+            if fs.frames.size == 0:
+                raise _NoPairs('video has fewer than 2 frames')
+            i = int(rng.integers(fs.frames.size))
+        else:
+            fs = anchor_sample(tracks, self.k, rng)
+            sizes = np.array([len(s) for s in fs.src], dtype=np.int64)
+            ok = np.flatnonzero(sizes >= self.min_pairs)
+            if ok.size == 0:
+                raise _NoPairs(f'no frame with >= {self.min_pairs} tracked '
+                               f'pairs (alpha={self.alpha}, beta={self.beta})')
+            i = int(rng.choice(ok))
         t1, t2 = int(fs.anchor), int(fs.frames[i])
         p1 = np.asarray(fs.src[i], np.float32).reshape(-1, 2)
         p2 = np.asarray(fs.dst[i], np.float32).reshape(-1, 2)
+        if self.frame_sampler in ('static_video', 'static_frame'):
+            p2 = p1.copy()  # identity correspondence (zero flow)
+            if self.frame_sampler == 'static_frame':
+                t2 = t1
         return tracks, (t1, t2), p1, p2
 
-    def _sample_static(self, info: Dict, rng: np.random.Generator):
-        tracks = None
-        path = self.track_path(info)
-        if path is not None and osp.isfile(path):
-            tracks = self._load_tracks(info)
-        n = self._video_length(info, tracks)
+    def _sample_static_fallback(self, info: Dict,
+                                rng: np.random.Generator):
+        """Static samplers on a video without tracks: random frame(s)."""
+        if not self._warned_fallback:
+            self._warned_fallback = True
+            print_log(
+                f'{self.frame_sampler}: no track file for '
+                f'{info["rel_path"]}; using {self.num_static_points} uniform '
+                'points on random frames, so pair counts and frame gaps do '
+                'not match PiCo\'s (set data_prefix.tracks to compare fairly)',
+                logger='current', level=logging.WARNING)
+        n = self._video_length(info, None)
         if n < 1:
             raise _NoPairs('video has no frames')
         t1 = int(rng.integers(n))
         t2 = t1
         if self.frame_sampler == 'static_video' and n > 1:
             t2 = int((t1 + rng.integers(1, n)) % n)
-        return tracks, (t1, t2), None, None
+        return None, (t1, t2), None, None
 
     def prepare_sample(self, idx: int, rng: np.random.Generator) -> Dict:
         """Frames and correspondences of video ``idx`` (before the pipeline).
@@ -285,10 +327,12 @@ class VideoCorrespondenceDataset(BaseDataset):
             dict: See the class docstring.
         """
         info = self.get_data_info(idx)
-        if self.frame_sampler in ('anchor', 'random'):
+        path = self.track_path(info)
+        if self.frame_sampler in ('anchor', 'random') or (
+                path is not None and osp.isfile(path)):
             tracks, (t1, t2), p1, p2 = self._sample_tracks(info, rng)
         else:
-            tracks, (t1, t2), p1, p2 = self._sample_static(info, rng)
+            tracks, (t1, t2), p1, p2 = self._sample_static_fallback(info, rng)
         img1, img2 = self._frames_at(info, (t1, t2),
                                      self._decode_args(tracks))
         h, w = img1.shape[:2]
@@ -341,7 +385,8 @@ class VideoCorrespondenceDataset(BaseDataset):
                 continue
             data = self.pipeline(results)
             n = self._num_valid(data)
-            if data is not None and (n is None or n >= self.min_pairs):
+            if data is not None and (n is None or n >= self.min_pairs
+                                     or self.frame_sampler == 'random'):
                 return data
             failures.append(f'{self.get_data_info(idx)["rel_path"]}: '
                             f'{n} pairs left after the view pipeline')

@@ -108,6 +108,83 @@ def test_ablation_changes_one_dataset_setting(path):
         assert a[key] == 'random'
 
 
+@pytest.fixture(scope='module')
+def noisy_data(tmp_path_factory):
+    """Tracks with varied consistency terms (noisy backward flow), extracted
+    at the tool's default (the loosest shipped alpha/beta)."""
+    return F.make_video_set(str(tmp_path_factory.mktemp('noisy')), 'video',
+                            shifts=((3.0, 0.0), (0.0, -3.0), (2.0, 2.0)),
+                            num_frames=16, noise=0.45)
+
+
+def _dataset(path, data):
+    cfg = Config.fromfile(path)
+    init_default_scope('mmselfsup')
+    return DATASETS.build(dict(
+        cfg.train_dataloader.dataset, data_root='', ann_file=data['list'],
+        data_prefix=dict(video=data['videos'], tracks=data['tracks']),
+        pipeline=[]))
+
+
+def _yield_stats(ds, n=120):
+    """Mean track length, pairs/sample, frame gap, distinct frames per
+    anchor and fraction of pair-less samples of ``n`` raw samples."""
+    rng = np.random.default_rng(0)
+    lengths = [ds._load_tracks(ds.get_data_info(i)).length.mean()
+               for i in range(len(ds))]
+    pairs, gaps, seen = [], [], {}
+    for j in range(n):
+        s = ds.prepare_sample(j % len(ds), rng)
+        t1, t2 = s['frame_inds']
+        pairs.append(len(s['points1']))
+        gaps.append(abs(t2 - t1))
+        seen.setdefault((j % len(ds), t1), set()).add(t2)
+    return dict(length=np.mean(lengths), pairs=np.mean(pairs),
+                gap=np.mean(gaps), empty=np.mean(np.array(pairs) == 0),
+                per_anchor=np.mean([len(v) for v in seen.values()]))
+
+
+BASE_K400 = osp.join(PICO, 'pico_r50-fpn_8xb32-coslr-100e_k400.py')
+
+
+@pytest.mark.parametrize('path', ABLATIONS, ids=rel)
+def test_ablation_changes_what_the_dataset_yields(path, noisy_data):
+    """Behaviour, not keys: each ablation's dataset yields different tracks,
+    frames or pairs than the base config, in the direction its name says."""
+    base = _yield_stats(_dataset(BASE_K400, noisy_data))
+    got = _yield_stats(_dataset(path, noisy_data))
+    name = osp.basename(path)[:-3]
+    value = name.rsplit('-', 1)[-1]
+    if '_alpha-' in name or '_beta-' in name:
+        key_base = 0.01 if '_alpha-' in name else 0.5
+        if float(value) > key_base:
+            assert got['length'] > base['length'] * 1.02, (got, base)
+        else:
+            assert got['length'] < base['length'] / 1.02, (got, base)
+    elif '_k-' in name:
+        k = int(value)
+        if k < 4:
+            assert got['per_anchor'] < base['per_anchor'], (got, base)
+        else:
+            assert got['per_anchor'] > base['per_anchor'], (got, base)
+    else:  # random frames: drawn blind, some without any pair
+        assert 'random-frames' in name
+        assert base['empty'] == 0 and got['empty'] > 0.05, (got, base)
+        assert got['gap'] != pytest.approx(base['gap'], rel=0.05)
+
+
+@pytest.mark.parametrize('path', [p for p in CONFIGS if 'static-' in p
+                                  and p.endswith('_k400.py')], ids=rel)
+def test_static_baselines_yield_picos_pairs_and_gaps(path, noisy_data):
+    base = _yield_stats(_dataset(BASE_K400, noisy_data))
+    got = _yield_stats(_dataset(path, noisy_data))
+    assert got['pairs'] == pytest.approx(base['pairs'], rel=0.10)
+    if 'static-video' in path:
+        assert got['gap'] == pytest.approx(base['gap'], rel=0.10)
+    else:
+        assert got['gap'] == 0
+
+
 @pytest.mark.parametrize('path', [p for p in CONFIGS if 'static-' in p],
                          ids=rel)
 def test_static_baselines_only_change_the_sampler(path):

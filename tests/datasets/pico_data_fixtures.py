@@ -42,25 +42,38 @@ def write_avi(path, frames, fps=30):
     out.release()
 
 
+# what tools/data/track_points.py extracts at: the loosest shipped sweep point
+EXTRACT_ALPHA, EXTRACT_BETA = 0.02, 1.0
+
+
 def make_tracks(frames, fwd, bwd, source, seed=0, num_points=400,
-                dead=False):
-    """Tracks on the GT flow; ``dead=True`` gives tracks that never move on
-    (length 1: no usable pair)."""
+                dead=False, noise=0.0):
+    """Tracks on the GT flow at the tool's extraction (alpha, beta).
+
+    ``dead=True`` gives tracks that never move on (length 1: no usable
+    pair); ``noise`` > 0 adds Gaussian noise (px) to the backward flow, so
+    the consistency terms vary and stricter alpha/beta cut tracks.
+    """
     n = len(frames)
     meta = dict(source=source, fps=30, short_side=H, flow_path='',
-                alpha=0.01, beta=0.5)
+                alpha=EXTRACT_ALPHA, beta=EXTRACT_BETA)
     if dead:
         from pico_mm.tracking import Tracks
         pts = np.random.default_rng(seed).uniform(0, W - 1, (num_points, 2))
         return Tracks(np.zeros(num_points), np.ones(num_points),
                       np.full(num_points, 2), pts, np.zeros((0, 2)), n,
                       (H, W), meta)
+    if noise:
+        rng = np.random.default_rng(1000 + seed)
+        bwd = [b + rng.normal(0, noise, b.shape).astype(np.float32)
+               for b in bwd]
     return track_video(lambda t: (fwd[t], bwd[t]), n, (H, W), num_points,
-                       np.random.default_rng(seed), meta=meta)
+                       np.random.default_rng(seed), EXTRACT_ALPHA,
+                       EXTRACT_BETA, meta=meta)
 
 
 def make_video_set(root, kind='video', shifts=((1.0, 0.0), (0.0, -1.0)),
-                   dead=(), num_frames=T):
+                   dead=(), num_frames=T, noise=0.0):
     """Write videos, tracks and an mmaction2 list under ``root``.
 
     Args:
@@ -71,6 +84,7 @@ def make_video_set(root, kind='video', shifts=((1.0, 0.0), (0.0, -1.0)),
         shifts (sequence): Per-video (dx, dy) motion per frame.
         dead (sequence[int]): Indices of videos whose tracks are unusable.
         num_frames (int): Frames per video.
+        noise (float): Backward-flow noise of the tracks (``make_tracks``).
 
     Returns:
         dict: ``list`` path, ``videos`` dir, ``tracks`` dir, ``shifts``,
@@ -91,7 +105,7 @@ def make_video_set(root, kind='video', shifts=((1.0, 0.0), (0.0, -1.0)),
             lines.append(f'{rel} {len(frames)} {i % 2}')
         rels.append(rel)
         tracks = make_tracks(frames, fwd, bwd, osp.join(vdir, rel), seed=i,
-                             dead=i in dead)
+                             dead=i in dead, noise=noise)
         save_tracks(osp.join(tdir, osp.splitext(rel)[0] + '.npz'), tracks)
     lst = osp.join(root, 'list.txt')
     with open(lst, 'w') as f:

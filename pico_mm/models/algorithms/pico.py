@@ -15,7 +15,8 @@ from mmselfsup.utils import (batch_shuffle_ddp, batch_unshuffle_ddp,
                              concat_all_gather)
 from torch.nn.utils.rnn import pad_sequence
 
-from ..utils import PixelQueue, load_moco_backbone, sample_points
+from ..utils import (PixelQueue, global_mean_count, load_moco_backbone,
+                     sample_points)
 
 
 @MODELS.register_module()
@@ -261,8 +262,14 @@ class PiCo(BaseModel):
                 ``points_k`` (P×2 pixel coords) and ``points_valid`` (P).
 
         Returns:
-            dict[str, Tensor]: ``loss``, ``num_pairs`` (pairs used) and
-            ``queue_fill`` (real keys in the queue).
+            dict[str, Tensor]: ``loss``; logged statistics ``num_pairs``
+            (pairs in the loss of this process), ``pairs_per_sample`` (mean
+            valid pairs per sample, after the ``num_points`` cap),
+            ``no_pair_frac`` (fraction of samples without a pair: they are
+            skipped by the loss), ``frame_gap`` (mean ``|t2 - t1|`` of the
+            samples' ``frame_inds``, when present) and ``queue_fill`` (real
+            keys in the queue). Under DDP the loss is the mean over the
+            pairs of all processes (``global_mean_count``).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError('PiCo.loss expects a list of two views')
@@ -298,7 +305,9 @@ class PiCo(BaseModel):
         else:
             # clone: the queue is updated in place below, but the
             # checkpointed loss chunks re-read it during backward.
-            loss = self.contrast_loss(q, k, self.queue.buffer.clone())
+            loss = self.contrast_loss(
+                q, k, self.queue.buffer.clone(),
+                avg_factor=global_mean_count(chosen.numel(), q.device))
 
         to_enqueue = k
         if (self.enqueue_per_iter is not None
@@ -306,7 +315,15 @@ class PiCo(BaseModel):
             sub = torch.randperm(k.shape[0], device=k.device)
             to_enqueue = k[sub[:self.enqueue_per_iter]]
         self.queue.enqueue(to_enqueue)
-        return dict(
+        per_sample = valid.sum(1).float()
+        stats = dict(
             loss=loss,
             num_pairs=loss.new_tensor(float(chosen.numel())),
+            pairs_per_sample=per_sample.mean().to(loss.dtype),
+            no_pair_frac=(per_sample == 0).float().mean().to(loss.dtype),
             queue_fill=loss.new_tensor(float(self.queue.fill)))
+        gaps = [abs(int(ds.frame_inds[1]) - int(ds.frame_inds[0]))
+                for ds in data_samples if 'frame_inds' in ds]
+        if gaps:
+            stats['frame_gap'] = loss.new_tensor(sum(gaps) / len(gaps))
+        return stats

@@ -66,7 +66,8 @@ class PixelInfoNCELoss(nn.Module):
                 q: torch.Tensor,
                 k: torch.Tensor,
                 queue: torch.Tensor,
-                valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+                valid: Optional[torch.Tensor] = None,
+                avg_factor: Optional[float] = None) -> torch.Tensor:
         """Compute the loss.
 
         Args:
@@ -75,10 +76,15 @@ class PixelInfoNCELoss(nn.Module):
             queue (Tensor): C×L negative keys (L2-normalised); never
                 receives a gradient.
             valid (Tensor, optional): M bool mask; invalid rows are ignored.
+            avg_factor (float, optional): Divide the summed loss by this
+                instead of the number of valid rows (under DDP: the mean
+                pair count per process, ``global_mean_count``, so every pair
+                of every process weighs the same).
 
         Returns:
-            Tensor: scalar loss averaged over the valid rows (0, still
-            attached to ``q``'s graph, when there are none).
+            Tensor: scalar loss averaged over the valid rows (or divided by
+            ``avg_factor``; 0, still attached to ``q``'s graph, when there
+            are no rows).
         """
         if q.dim() != 2 or q.shape != k.shape:
             raise ValueError('PixelInfoNCELoss: q and k must both be M×C, got '
@@ -113,4 +119,8 @@ class PixelInfoNCELoss(nn.Module):
                 else:
                     part = _chunk_ce_sum(qc, kc, queue, inv_temp)
                 total = total + part
-        return total / num * self.loss_weight
+        denom = num if avg_factor is None else float(avg_factor)
+        if denom <= 0:
+            raise ValueError(f'PixelInfoNCELoss: avg_factor must be > 0, '
+                             f'got {avg_factor}')
+        return total / denom * self.loss_weight

@@ -36,7 +36,7 @@ def _build(**kw):
     return model
 
 
-def _batch(n=2, seed=0, num_valid=(20, 13)):
+def _batch(n=2, seed=0, num_valid=(20, 13), frame_inds=None):
     """A collated batch as PackPiCoInputs + default_collate produce it."""
     g = torch.Generator().manual_seed(seed)
     views = [torch.randint(0, 256, (n, 3, SIZE, SIZE), dtype=torch.uint8,
@@ -53,6 +53,8 @@ def _batch(n=2, seed=0, num_valid=(20, 13)):
         s.set_field(pq, 'points_q')
         s.set_field(pk, 'points_k')
         s.set_field(valid, 'points_valid')
+        if frame_inds is not None:
+            s.set_metainfo(dict(frame_inds=frame_inds[i]))
         samples.append(s)
     return dict(inputs=views, data_samples=samples)
 
@@ -76,6 +78,44 @@ def test_loss_finite_and_logged_values(head_on_points):
     log = model.train_step(_batch(seed=1, num_valid=(24, 24)), optim)
     assert log['num_pairs'].item() == 40  # capped at max_pairs
     assert log['queue_fill'].item() == 73
+
+
+def test_logs_pairs_per_sample_gap_and_empty_samples():
+    """Every sampler's run logs what its samples gave the loss."""
+    model = _build()
+    model.train()
+    batch = _batch(n=3, num_valid=(20, 0, 7),
+                   frame_inds=[(3, 10), (5, 5), (8, 2)])
+    data = model.data_preprocessor(batch, True)
+    log = model(*data, mode='loss')
+    assert log['pairs_per_sample'].item() == pytest.approx(9.0)
+    assert log['no_pair_frac'].item() == pytest.approx(1 / 3)
+    assert log['frame_gap'].item() == pytest.approx((7 + 0 + 6) / 3)
+    assert log['num_pairs'].item() == 27
+
+
+def test_loss_normalised_by_global_pair_count(monkeypatch):
+    """Under DDP the loss divides by the mean pair count per process (all
+    ranks' pairs weigh the same), not by this process's own count."""
+    from pico_mm.models.algorithms import pico as pico_module
+    seen = []
+
+    def fake_global(count, device):
+        seen.append(count)
+        return 2.0 * count  # other processes had 3x as many pairs
+
+    model = _build()
+    model.train()
+    data = model.data_preprocessor(_batch(), True)
+    torch.manual_seed(5)
+    ref = model(*copy.deepcopy(data), mode='loss')['loss']
+    model = _build()
+    model.train()
+    monkeypatch.setattr(pico_module, 'global_mean_count', fake_global)
+    torch.manual_seed(5)
+    got = model(*copy.deepcopy(data), mode='loss')['loss']
+    assert seen == [33]
+    assert got.item() == pytest.approx(ref.item() / 2, rel=1e-5)
 
 
 def test_no_valid_pairs_gives_zero_loss_with_grads():

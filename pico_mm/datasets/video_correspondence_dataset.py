@@ -43,7 +43,10 @@ class VideoCorrespondenceDataset(BaseDataset):
 
     So the three arms see the same frames, frame gaps, point positions and
     pair counts per sample, and differ only in what the paper studies
-    (tracked correspondence vs. identity, two frames vs. one). Without a
+    (tracked correspondence vs. identity, two frames vs. one). The static
+    samplers also pass PiCo's frame-2 points as ``points2_budget``:
+    ``CorrespondenceViews`` keeps no more identity pairs than PiCo's pairs
+    that survive the same crops, so the pairs the loss sees match too. Without a
     track folder the static samplers fall back to ``num_static_points``
     uniform points on random frames (pair counts and gaps then do not match
     PiCo's; a warning says so once).
@@ -62,7 +65,8 @@ class VideoCorrespondenceDataset(BaseDataset):
 
     Results before the pipeline: ``img``, ``img2`` (H×W×3 uint8 BGR),
     ``points1``, ``points2`` (M×2 float32 (x, y), pixel-index coordinates of
-    ``docs/contracts.md``), ``video``, ``frame_inds`` ((t1, t2)),
+    ``docs/contracts.md``), ``points2_budget`` (static samplers with tracks),
+    ``video``, ``frame_inds`` ((t1, t2)),
     ``frame_sampler``, ``ori_shape``, ``img_shape``, ``sample_idx``.
 
     Args:
@@ -129,6 +133,7 @@ class VideoCorrespondenceDataset(BaseDataset):
         self.fps, self.short_side = fps, short_side
         self.track_suffix = track_suffix
         self._warned_fallback = False
+        self._budget = None  # set per sample by _sample_tracks
         self._frames = LRUCache(frame_cache_size)
         self._tracks = LRUCache(track_cache_size)
         self._num_frames: Dict[str, int] = {}
@@ -291,6 +296,7 @@ class VideoCorrespondenceDataset(BaseDataset):
         p1 = np.asarray(fs.src[i], np.float32).reshape(-1, 2)
         p2 = np.asarray(fs.dst[i], np.float32).reshape(-1, 2)
         if self.frame_sampler in ('static_video', 'static_frame'):
+            self._budget = p2  # PiCo's frame-2 points: pair budget of views
             p2 = p1.copy()  # identity correspondence (zero flow)
             if self.frame_sampler == 'static_frame':
                 t2 = t1
@@ -327,6 +333,7 @@ class VideoCorrespondenceDataset(BaseDataset):
             dict: See the class docstring.
         """
         info = self.get_data_info(idx)
+        self._budget = None
         path = self.track_path(info)
         if self.frame_sampler in ('anchor', 'random') or (
                 path is not None and osp.isfile(path)):
@@ -347,7 +354,10 @@ class VideoCorrespondenceDataset(BaseDataset):
             p1 = np.stack([rng.uniform(0, w - 1, m),
                            rng.uniform(0, h - 1, m)], 1).astype(np.float32)
             p2 = p1.copy()
+        extra = {} if self._budget is None else dict(
+            points2_budget=self._budget)
         return dict(
+            **extra,
             img=img1, img2=img2.copy() if t1 == t2 else img2,
             points1=p1, points2=p2, video=info['rel_path'],
             source=info['source'], frame_inds=(t1, t2),

@@ -114,7 +114,7 @@ def noisy_data(tmp_path_factory):
     at the tool's default (the loosest shipped alpha/beta)."""
     return F.make_video_set(str(tmp_path_factory.mktemp('noisy')), 'video',
                             shifts=((3.0, 0.0), (0.0, -3.0), (2.0, 2.0)),
-                            num_frames=16, noise=0.45)
+                            num_frames=30, noise=0.45)
 
 
 def _dataset(path, data):
@@ -169,7 +169,7 @@ def test_ablation_changes_what_the_dataset_yields(path, noisy_data):
             assert got['per_anchor'] > base['per_anchor'], (got, base)
     else:  # random frames: drawn blind, some without any pair
         assert 'random-frames' in name
-        assert base['empty'] == 0 and got['empty'] > 0.05, (got, base)
+        assert base['empty'] == 0 and got['empty'] > 0.02, (got, base)
         assert got['gap'] != pytest.approx(base['gap'], rel=0.05)
 
 

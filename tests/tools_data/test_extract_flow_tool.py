@@ -229,3 +229,24 @@ def test_bad_arguments_give_one_clear_line(tmp_path, args, msg):
     assert r.returncode == 2
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith('error')]
     assert len(lines) == 1 and msg in lines[0], r.stderr
+
+
+def test_clipped_fraction_reported_and_warned(tmp_path):
+    """A 2 px/frame pan stored with --bound 1 clips most values: each video's
+    clipped fraction is logged and the run warns, naming the videos; at the
+    default bound nothing is clipped and nothing is warned."""
+    vids = tmp_path / 'vids'
+    make_videos(str(vids), n_videos=2, n_frames=5)
+    os.remove(vids / 'c0' / 'broken.mp4')
+    res = run_tool(vids, tmp_path / 'tight', '--bound', '1', '--no-frames')
+    assert res.returncode == 0, res.stderr
+    warn = [ln for ln in res.stderr.splitlines() if ln.startswith('WARNING')]
+    assert len(warn) == 1 and '2 video(s)' in warn[0] and 'c0/vid0' in warn[0]
+    assert '±1 px' in warn[0] and '--bound' in warn[0]
+    for name in ('c0/vid0', 'c1/vid1'):
+        assert read_meta(str(tmp_path / 'tight' / (name + '.zip')))[
+            'clip_fraction'] > 0.3
+    log = open(glob.glob(str(tmp_path / 'tight' / '*.log'))[0]).read()
+    assert log.count('WARNING') == 2
+    ok = run_tool(vids, tmp_path / 'loose', '--no-frames')
+    assert ok.returncode == 0 and 'WARNING' not in ok.stderr

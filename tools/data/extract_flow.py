@@ -29,6 +29,9 @@ from pico_mm.utils.batch_job import (JobItem, add_shard_args,  # noqa: E402
                                      default_log_path, resolve_shard, run_jobs)
 
 DIS_PRESETS = ('fast', 'medium', 'ultrafast')  # pico_mm.flow.backends.DIS_PRESETS
+# Warn above 1% clipped flow values: the real 256p clips measured in
+# docs/flow.md clip 0.003-0.009% (hand-held, animation) and 4.4% (fast pan).
+CLIP_WARN = 0.01
 
 
 def parse_args(argv=None):
@@ -49,6 +52,10 @@ def parse_args(argv=None):
     p.add_argument('--bf16', action='store_true', help='RAFT bf16 autocast (CUDA only)')
     p.add_argument('--dis-preset', choices=DIS_PRESETS, default='medium')
     p.add_argument('--bound', type=float, default=20.0, help='flow clip bound B in px')
+    p.add_argument('--clip-warn', type=float, default=CLIP_WARN,
+                   help='warn about videos whose fraction of flow values '
+                   'beyond ±bound exceeds this (tracks stop at clipped flow '
+                   "as 'saturated'; see docs/flow.md)")
     p.add_argument('--quality', type=int, default=95, help='JPEG quality (1-100)')
     p.add_argument('--frame-quality', type=int, default=90,
                    help='JPEG quality of the frames kept in each store for '
@@ -139,6 +146,15 @@ def main(argv=None) -> int:
             out = os.path.join(args.out_dir, rel + '.zip')
         items.append(JobItem(rel, out, (path, kind)))
 
+    clipped = []  # (name, fraction) of videos above --clip-warn
+
+    def clip_note(name: str, fraction: float) -> str:
+        if fraction <= args.clip_warn:
+            return ''
+        clipped.append((name, fraction))
+        return (f' WARNING: {100 * fraction:.2f}% of flow values beyond '
+                f'±{args.bound:g} px')
+
     def worker(item: JobItem, tmp: str) -> str:
         path, kind = item.payload
         common = dict(fps=fps, short_side=short, bound=args.bound,
@@ -155,13 +171,17 @@ def main(argv=None) -> int:
                                    min_seconds=args.min_snippet_seconds,
                                    shot_threshold=args.shot_threshold, **common)
             write_json(tmp, man)
+            worst = max([s.get('clip_fraction', 0.0) for s in man['snippets']]
+                        or [0.0])
             return (f"{len(man['shots'])} shots ({man['detector']}), "
-                    f"{len(man['snippets'])} snippets")
+                    f"{len(man['snippets'])} snippets, most clipped "
+                    f"{100 * worst:.3f}%" + clip_note(item.name, worst))
         meta = extract_video(path, tmp, backend, kind, **common)
         kept = (f", frames kept {meta['frames']['bytes'] / 1e6:.2f} MB"
                 if meta.get('frames') else '')
         return (f"{meta['num_frames']} frames {meta['height']}x{meta['width']}, "
-                f"clipped {100 * meta['clip_fraction']:.3f}%{kept}")
+                f"clipped {100 * meta['clip_fraction']:.3f}%{kept}"
+                + clip_note(item.name, meta['clip_fraction']))
 
     os.makedirs(args.out_dir, exist_ok=True)
     log = default_log_path(args.out_dir, 'extract_flow', shard)
@@ -169,6 +189,14 @@ def main(argv=None) -> int:
                        log_path=log, desc='extract_flow', overwrite=args.overwrite,
                        progress=not args.no_progress)
     print(summary.format())
+    if clipped:
+        print(f'WARNING: {len(clipped)} video(s) have more than '
+              f'{100 * args.clip_warn:g}% of flow values beyond ±{args.bound:g}'
+              " px; tracks stop there ('saturated'). Fast motion: consider "
+              '--bound 40 (coarser code) or a lower --short-side. Worst: '
+              + ', '.join(f'{n} {100 * f:.2f}%' for n, f in
+                          sorted(clipped, key=lambda x: -x[1])[:5]),
+              file=sys.stderr)
     print(f'log: {log}')
     return summary.exit_code
 

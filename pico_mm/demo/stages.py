@@ -12,15 +12,16 @@ import sys
 import tempfile
 import time
 from collections import deque
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 __all__ = [
-    'DemoError', 'run_tool', 'write_config', 'find_output', 'last_checkpoint',
-    'build_model', 'load_weights', 'save_weights', 'track_stats',
-    'anchor_stats', 'tool_entry', 'python_cmd'
+    'DemoError', 'run_tool', 'write_config', 'write_json', 'find_output',
+    'last_checkpoint', 'build_model', 'load_weights', 'save_weights',
+    'track_stats', 'anchor_stats', 'tool_module', 'tool_entry',
+    'run_reporting_errors', 'python_cmd'
 ]
 
 _TRAIN_ITER = re.compile(r'\(train\)\s*(?:\[\s*\d+\])?\s*\[\s*(\d+)/(\d+)\]')
@@ -114,6 +115,17 @@ def write_config(path: str, base: str, overrides: Dict) -> str:
     tmp = path + '.tmp'
     with open(tmp, 'w') as f:
         f.write('\n'.join(lines) + '\n')
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(path: str, obj) -> str:
+    """Write JSON atomically (temp + rename); returns ``path``."""
+    import json
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=1)
     os.replace(tmp, path)
     return path
 
@@ -220,14 +232,32 @@ def anchor_stats(track_files: Sequence[str], k: int, samples_per_video: int = 20
                 empty=empty / draws)
 
 
-def tool_entry(script: str):
-    """The ``main(argv)`` function of a tool script (imported, not run)."""
+def tool_module(script: str):
+    """A tool script imported as a module (its ``__main__`` block does not run)."""
     import importlib.util
     name = 'pico_mm_tool_' + osp.splitext(osp.basename(script))[0]
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.main
+    return module
+
+
+def tool_entry(script: str):
+    """The ``main(argv)`` function of a tool script (imported, not run)."""
+    return tool_module(script).main
+
+
+def run_reporting_errors(fn: Callable, *args) -> int:
+    """``fn(*args)``; a stage failure, missing clips or photographs become one
+    ``error:`` block on stderr and exit code 1 (no traceback)."""
+    from pico_mm.evaluation.exact_gt_pairs import ExactGTError
+
+    from .real_clips import ClipError
+    try:
+        return fn(*args)
+    except (DemoError, ClipError, ExactGTError) as e:
+        print(f'\nerror: {e}', file=sys.stderr)
+        return 1
 
 
 def python_cmd(script: str, *args) -> List[str]:

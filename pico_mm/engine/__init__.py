@@ -1,4 +1,4 @@
 """Training-loop pieces registered into mmselfsup's registries (hooks)."""
-from .hooks import CorrespondenceProbeHook
+from .hooks import CorrespondenceProbeHook, ExactGTProbeHook
 
-__all__ = ['CorrespondenceProbeHook']
+__all__ = ['CorrespondenceProbeHook', 'ExactGTProbeHook']

@@ -15,7 +15,8 @@ Pure torch: no mmengine / mmcv.
 """
 import math
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (Callable, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 __all__ = [
     'ProbePair', 'cell_centres', 'sample_features', 'match_points',
     'correspondence_accuracy', 'chance_accuracy', 'zero_motion_hits',
-    'run_probe',
+    'cell_size', 'point_results', 'summarize', 'embed_pairs', 'run_probe',
     'probe_pairs_from_tracks'
 ]
 
@@ -116,6 +117,75 @@ def match_points(feat_a: torch.Tensor, feat_b: torch.Tensor,
     return centres[idx]
 
 
+def cell_size(image_size: Tuple[int, int], feat_size: Tuple[int, int]) -> float:
+    """Size of one feature cell in pixels: ``max(H / h, W / w)``."""
+    return max(image_size[0] / feat_size[0], image_size[1] / feat_size[1])
+
+
+def point_results(feat_a: ArrayLike, feat_b: ArrayLike, src: ArrayLike,
+                  dst: ArrayLike, image_size: Tuple[int, int],
+                  radii: Sequence[float]) -> dict:
+    """Per-point outcome of the probe on one frame pair, for several radii.
+
+    Args:
+        feat_a: C×h×w embedding of frame A.
+        feat_b: C×h×w embedding of frame B.
+        src: M×2 ``(x, y)`` points in frame A (rows with NaN are dropped).
+        dst: M×2 true matching points in frame B.
+        image_size (tuple[int, int]): ``(H, W)`` of the frames.
+        radii (Sequence[float]): R hit radii in pixels.
+
+    Returns:
+        dict: numpy arrays over the M' valid points: ``hit`` R×M' bool (matched cell
+        within the radius of ``dst``), ``chance`` R×M' float (fraction of B's cells
+        within the radius of ``dst``: a random match's hit probability), ``still``
+        R×M' bool (the cell nearest ``src`` is within the radius: the "no motion"
+        prediction hits), ``motion`` M' float (``|dst - src|`` in pixels).
+    """
+    feat_a, feat_b = _as_tensor(feat_a), _as_tensor(feat_b)
+    src = _as_tensor(src).float().reshape(-1, 2).to(feat_a.device)
+    dst = _as_tensor(dst).float().reshape(-1, 2).to(feat_a.device)
+    ok = torch.isfinite(src).all(1) & torch.isfinite(dst).all(1)
+    src, dst = src[ok], dst[ok]
+    R, M = len(radii), src.shape[0]
+    if M == 0:
+        return dict(hit=np.zeros((R, 0), bool), chance=np.zeros((R, 0)),
+                    still=np.zeros((R, 0), bool), motion=np.zeros(0))
+    rad = torch.tensor([float(r) for r in radii], device=src.device)[:, None]
+    pred = match_points(feat_a, feat_b, src, image_size)
+    hit = (pred - dst).norm(dim=1)[None] <= rad + 1e-4
+    centres = cell_centres(*feat_b.shape[-2:], image_size, device=src.device)
+    d_dst = torch.cdist(dst, centres)  # M×(h·w)
+    chance = (d_dst[None] <= rad[:, :, None] + 1e-4).float().mean(2)
+    nearest = centres[torch.cdist(src, centres).argmin(1)]
+    still = (nearest - dst).norm(dim=1)[None] <= rad + 1e-4
+    return dict(hit=hit.cpu().numpy(), chance=chance.cpu().numpy().astype(np.float64),
+                still=still.cpu().numpy(),
+                motion=(dst - src).norm(dim=1).cpu().numpy().astype(np.float64))
+
+
+def summarize(hit: np.ndarray, chance: np.ndarray, still: np.ndarray,
+              mask: Optional[np.ndarray] = None) -> dict:
+    """Accuracy of a subset of points (see :func:`point_results`).
+
+    Args:
+        hit, chance, still: 1-D arrays over points (one radius).
+        mask (np.ndarray, optional): Bool subset; None = all points.
+
+    Returns:
+        dict: ``acc`` (NaN when empty), ``hits``, ``pairs`` (points scored),
+        ``chance`` and ``zero_motion`` (accuracy of predicting no motion).
+    """
+    if mask is not None:
+        hit, chance, still = hit[mask], chance[mask], still[mask]
+    n = int(hit.size)
+    if n == 0:
+        return dict(acc=math.nan, hits=0, pairs=0, chance=math.nan,
+                    zero_motion=math.nan)
+    return dict(acc=float(hit.mean()), hits=int(hit.sum()), pairs=n,
+                chance=float(chance.mean()), zero_motion=float(still.mean()))
+
+
 def correspondence_accuracy(feat_a: ArrayLike,
                             feat_b: ArrayLike,
                             src: ArrayLike,
@@ -136,19 +206,11 @@ def correspondence_accuracy(feat_a: ArrayLike,
     Returns:
         tuple[int, int]: ``(hits, pairs)``.
     """
-    feat_a, feat_b = _as_tensor(feat_a), _as_tensor(feat_b)
-    src = _as_tensor(src).float().reshape(-1, 2).to(feat_a.device)
-    dst = _as_tensor(dst).float().reshape(-1, 2).to(feat_a.device)
-    ok = torch.isfinite(src).all(1) & torch.isfinite(dst).all(1)
-    src, dst = src[ok], dst[ok]
-    if src.shape[0] == 0:
-        return 0, 0
+    feat_b = _as_tensor(feat_b)
     if radius is None:
-        radius = max(image_size[0] / feat_b.shape[-2],
-                     image_size[1] / feat_b.shape[-1])
-    pred = match_points(feat_a, feat_b, src, image_size)
-    hits = ((pred - dst).norm(dim=1) <= radius + 1e-4).sum()
-    return int(hits), int(src.shape[0])
+        radius = cell_size(image_size, feat_b.shape[-2:])
+    res = point_results(feat_a, feat_b, src, dst, image_size, [radius])
+    return int(res['hit'].sum()), int(res['motion'].size)
 
 
 def chance_accuracy(image_size: Tuple[int, int], feat_size: Tuple[int, int],
@@ -199,27 +261,21 @@ def zero_motion_hits(src: ArrayLike, dst: ArrayLike, image_size: Tuple[int, int]
     return int(hits), int(src.shape[0])
 
 
-def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
-              pairs: Iterable[ProbePair],
-              radius: Optional[float] = None,
-              batch_size: int = 8) -> dict:
-    """Run the probe with a model over frame pairs.
+def embed_pairs(embed_fn: Callable[[torch.Tensor], torch.Tensor],
+                pairs: Sequence[ProbePair], batch_size: int = 8,
+                progress: Optional[Callable[[int], None]] = None
+                ) -> Iterator[Tuple[ProbePair, torch.Tensor, torch.Tensor]]:
+    """Embed the frames of probe pairs in batches (under ``torch.no_grad``).
 
     Args:
         embed_fn: Maps an N×3×H×W uint8 BGR tensor to N×C×h×w embeddings.
-        pairs (Iterable[ProbePair]): Probe items.
-        radius (float, optional): Hit radius in pixels (default one cell).
-        batch_size (int): Frame pairs embedded per call (2 images each).
+        pairs (Sequence[ProbePair]): Pairs; frames of one batch must share a size.
+        batch_size (int): Frame pairs per call (2 images each).
+        progress (callable, optional): Called with the number of pairs done.
 
-    Returns:
-        dict: ``acc`` (float, NaN if no pairs), ``hits``, ``pairs``, ``chance``
-        (expected accuracy of random matching on the same points) and
-        ``zero_motion`` (accuracy of predicting no motion, see
-        :func:`zero_motion_hits`).
+    Yields:
+        tuple: ``(pair, feat_a C×h×w, feat_b C×h×w)``.
     """
-    hits = total = still = 0
-    chance_sum = 0.0
-    pairs = list(pairs)
     with torch.no_grad():
         for i in range(0, len(pairs), batch_size):
             chunk = pairs[i:i + batch_size]
@@ -228,24 +284,49 @@ def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
             emb = embed_fn(batch.contiguous())
             n = len(chunk)
             for j, p in enumerate(chunk):
-                size = p.frame_a.shape[:2]
-                h_, t_ = correspondence_accuracy(emb[j], emb[n + j], p.src, p.dst,
-                                                 size, radius)
-                hits += h_
-                total += t_
-                if t_:
-                    dst = np.asarray(p.dst, np.float32)
-                    dst = dst[np.isfinite(dst).all(1) & np.isfinite(
-                        np.asarray(p.src, np.float32)).all(1)]
-                    chance_sum += t_ * chance_accuracy(
-                        size, tuple(emb.shape[-2:]), radius, dst)
-                    still += zero_motion_hits(p.src, p.dst, size,
-                                              tuple(emb.shape[-2:]), radius)[0]
-    acc = hits / total if total else math.nan
-    chance = chance_sum / total if total else math.nan
-    zero = still / total if total else math.nan
-    return dict(acc=acc, hits=hits, pairs=total, chance=chance, zero_motion=zero)
+                yield p, emb[j], emb[n + j]
+            if progress is not None:
+                progress(n)
 
+
+def run_probe(embed_fn: Callable[[torch.Tensor], torch.Tensor],
+              pairs: Iterable[ProbePair],
+              radius: Optional[float] = None,
+              batch_size: int = 8) -> dict:
+    """Run the probe with a model over frame pairs; moving points are the headline.
+
+    A point *moved* when ``|dst - src|`` exceeds the hit radius. On static points
+    features that only encode position (or "predict no motion") score perfectly, so
+    the headline accuracy counts only the points that moved.
+
+    Args:
+        embed_fn: Maps an N×3×H×W uint8 BGR tensor to N×C×h×w embeddings.
+        pairs (Iterable[ProbePair]): Probe items.
+        radius (float, optional): Hit radius in pixels (default one cell).
+        batch_size (int): Frame pairs embedded per call (2 images each).
+
+    Returns:
+        dict: headline over the moving points: ``acc`` (NaN if none), ``hits``,
+        ``pairs`` (points scored), ``chance`` (expected accuracy of random matching
+        on the same points), ``zero_motion`` (accuracy of predicting no motion, see
+        :func:`zero_motion_hits`); the same five keys for every subset under
+        ``moving``, ``all`` and ``static``.
+    """
+    parts = []
+    for p, fa, fb in embed_pairs(embed_fn, list(pairs), batch_size):
+        size = p.frame_a.shape[:2]
+        r = cell_size(size, fb.shape[-2:]) if radius is None else radius
+        res = point_results(fa, fb, p.src, p.dst, size, [r])
+        parts.append((res['hit'][0], res['chance'][0], res['still'][0],
+                      res['motion'] > r + 1e-4))
+    if parts:
+        hit, chance, still, moving = (np.concatenate(x) for x in zip(*parts))
+    else:
+        hit, chance, still, moving = (np.zeros(0, bool), ) * 4
+    out = dict(moving=summarize(hit, chance, still, moving),
+               all=summarize(hit, chance, still),
+               static=summarize(hit, chance, still, ~moving))
+    return dict(out['moving'], **out)
 
 
 def _video_frames(meta: dict, indices, source_root: Optional[str]):

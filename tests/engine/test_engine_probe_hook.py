@@ -49,26 +49,34 @@ class PatchModel(nn.Module):
         return [F.avg_pool2d(p, 4, 4)]
 
 
-@pytest.fixture()
-def track_dir(tmp_path):
-    """A video that translates by (1, 1) px per frame and its exact tracks."""
-    cfg = SceneConfig(height=64, width=80, num_frames=20, num_objects=0)
-    big = render_video(2, SceneConfig(height=104, width=120, num_frames=1,
-                                      num_objects=0))[0]
-    frames = [np.ascontiguousarray(big[20 - t:84 - t, 20 - t:100 - t])
-              for t in range(cfg.num_frames)]
-    video = write_video(frames, str(tmp_path / 'vid'), 30)
-    rng = np.random.default_rng(0)
-    n, T = 300, cfg.num_frames
-    xy0 = np.stack([rng.uniform(8, 52, n), rng.uniform(8, 36, n)], 1)
-    pts = (xy0[:, None] + np.arange(T)[None, :, None]).reshape(-1, 2)
+def _write_translating(path, seed, num_frames, step, xy0):
+    """Video whose content moves by ``(step, step)`` px per frame, and the exact
+    tracks of the points ``xy0`` (N×2) in it; returns the track file."""
+    big = render_video(seed, SceneConfig(height=104, width=120, num_frames=1,
+                                         num_objects=0))[0]
+    frames = [np.ascontiguousarray(big[20 - step * t:84 - step * t,
+                                       20 - step * t:100 - step * t])
+              for t in range(num_frames)]
+    video = write_video(frames, str(path.parent / path.stem), 30)
+    n, T = len(xy0), num_frames
+    pts = (xy0[:, None] + step * np.arange(T)[None, :, None]).reshape(-1, 2)
     tracks = Tracks(start=np.zeros(n), length=np.full(n, T), stop=np.zeros(n),
                     points=pts.astype(np.float32),
                     terms=np.zeros((n * (T - 1), 2), np.float16), num_frames=T,
                     frame_size=(64, 80),
                     meta=dict(source=video, fps=30, short_side=None, alpha=0.01,
                               beta=0.5))
-    save_tracks(str(tmp_path / 'tracks' / 'vid.npz'), tracks)
+    out = str(path.parent / 'tracks' / (path.stem + '.npz'))
+    save_tracks(out, tracks)
+    return out
+
+
+@pytest.fixture()
+def track_dir(tmp_path):
+    """A video that translates by (1, 1) px per frame and its exact tracks."""
+    rng = np.random.default_rng(0)
+    xy0 = np.stack([rng.uniform(8, 52, 300), rng.uniform(8, 36, 300)], 1)
+    _write_translating(tmp_path / 'vid', 2, 20, 1, xy0)
     return str(tmp_path / 'tracks')
 
 
@@ -121,6 +129,11 @@ def test_probe_logs_high_accuracy_for_patch_features(track_dir, tmp_path):
     recs = _scalars(tmp_path)
     assert [r['step'] for r in recs] == [0, 2]
     assert all(r['probe/acc'] >= 0.75 and 0 < r['probe/chance'] < 0.1 for r in recs)
+    # Every tracked point moved (1, 1) px per frame, 6 frames: 8.5 px > 1 cell,
+    # so the moving points are all points and no point is static.
+    assert all(r['probe/acc_all'] == r['probe/acc'] for r in recs)
+    assert all('probe/acc_static' not in r for r in recs)  # NaN: not plotted
+    assert all(r['probe/zero_motion'] == 0.0 for r in recs)
 
 
 def test_probe_random_features_near_chance(track_dir, tmp_path):
@@ -140,3 +153,61 @@ def test_missing_tracks_is_one_clear_error(tmp_path):
     hook = CorrespondenceProbeHook(tracks=str(tmp_path / 'nope'))
     with pytest.raises(FileNotFoundError, match='track_points.py'):
         hook.before_train(_runner(PatchModel(), tmp_path))
+
+
+def test_probe_headline_is_moving_points(tmp_path):
+    """A model whose features encode only the position: perfect on still points,
+    so the old all-points number was high; the headline (moving) stays low."""
+    # Two held-out videos with the same points: one still, one translating.
+    rng = np.random.default_rng(1)
+    xy0 = np.stack([rng.uniform(12, 60, 100), rng.uniform(12, 40, 100)], 1)
+    files = [_write_translating(tmp_path / name, 3, 12, step, xy0)
+             for name, step in (('still', 0), ('move', 1))]
+
+    class PositionModel(PatchModel):
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            x = inputs[0]
+            h, w = x.shape[2] // 4, x.shape[3] // 4
+            yy, xx = torch.meshgrid(torch.arange(h * 1.), torch.arange(w * 1.),
+                                    indexing='ij')
+            c = torch.stack([xx, yy]).reshape(2, -1).t()
+            code = torch.exp(-torch.cdist(c, c)**2 / 2).t().reshape(-1, h, w)
+            return code[None].expand(x.shape[0], -1, -1, -1)
+
+    runner = _runner(PositionModel(), tmp_path)
+    hook = CorrespondenceProbeHook(tracks=files, interval=0, gap=8,
+                                   pairs_per_video=2, points_per_pair=100)
+    hook.before_train(runner)
+    (rec, ) = _scalars(tmp_path)
+    assert rec['probe/acc_static'] == 1.0
+    assert rec['probe/acc'] < 0.05  # moved 11.3 px: position features miss
+    assert rec['probe/acc_all'] == pytest.approx(0.5, abs=0.03)
+
+
+def test_exact_gt_hook_logs_per_kind(tmp_path):
+    from pico_mm.engine.hooks.exact_gt_probe_hook import ExactGTProbeHook
+    hook = HOOKS.build(dict(type='ExactGTProbeHook', split='val',
+                            pairs_per_kind=2, size=(64, 80), points_per_pair=64,
+                            radii=(1, 2), interval=3))
+    assert isinstance(hook, ExactGTProbeHook)
+    good = _runner(PatchModel().train(), tmp_path / 'good')
+    hook.before_train(good)
+    assert good.model.training and good.model.calls[0][0] is False
+    rand = _runner(PatchModel(scramble=True), tmp_path / 'rand')
+    hook2 = ExactGTProbeHook(pairs_per_kind=2, size=(64, 80), points_per_pair=64,
+                             interval=0, before_train=False)
+    hook2.before_train(rand)
+    assert not rand.model.calls
+    rand.iter = 4
+    hook2.after_train(rand)
+    (g, ), (r, ) = _scalars(tmp_path / 'good'), _scalars(tmp_path / 'rand')
+    assert g['step'] == 0 and r['step'] == 4
+    for k in ('rigid@1', 'nonrigid@1', 'all@1', 'rigid@2', 'nonrigid@2', 'all@2'):
+        assert 0 <= g[f'exact_gt/{k}'] <= 1
+    chance = g['exact_gt/chance@1']
+    assert 0 < chance < 0.05 and chance == r['exact_gt/chance@1']
+    # Local-patch features find many true matches; random features do not.
+    assert g['exact_gt/all@1'] > 5 * chance
+    assert r['exact_gt/all@1'] < chance + 0.03
+    assert good.message_hub.get_scalar('exact_gt/all@2').current() == \
+        g['exact_gt/all@2']

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -135,14 +136,41 @@ def test_run_probe_with_callable():
             _patch_features(im.permute(1, 2, 0).numpy(), 4) for im in x])
 
     res = run_probe(embed, pairs, batch_size=2)
-    assert res['pairs'] == 400
-    assert res['acc'] >= 0.9
+    # Headline = the 200 points that moved by |(4, 4)| = 5.7 px > 1 cell (4 px);
+    # the 200 points of the identical pair did not move.
+    assert res['pairs'] == res['moving']['pairs'] == 200
+    assert res['static']['pairs'] == 200 and res['all']['pairs'] == 400
+    assert res['acc'] == res['moving']['acc'] >= 0.9
+    assert res['all']['hits'] == res['moving']['hits'] + res['static']['hits']
     assert 0 < res['chance'] < 0.05
-    # Half the points moved by (4, 4) px (> 1 cell from the nearest centre
-    # for most), half did not move: the no-motion baseline is in between.
-    assert 0.5 <= res['zero_motion'] < 0.8
+    # No motion: always right on static points, mostly wrong on moved ones.
+    assert res['static']['zero_motion'] == 1.0
+    assert res['zero_motion'] < 0.5
+    assert 0.5 <= res['all']['zero_motion'] < 0.8
     empty = run_probe(embed, [])
     assert math.isnan(empty['acc']) and empty['pairs'] == 0
+
+
+def test_position_only_features_cannot_win_the_headline():
+    """Features that only encode position are perfect on static points and score
+    just the no-motion baseline on moving ones, so the headline exposes them."""
+    shift = (9, -6)
+    a, b = _translated_pair(shift, seed=6)
+    rng = np.random.default_rng(5)
+    src, dst = _interior_points(a.shape[:2], shift, 150, 10, rng)
+    pairs = [ProbePair(a, b, src, dst), ProbePair(a, a, src, src)]
+    yy, xx = torch.meshgrid(torch.arange(16.), torch.arange(20.), indexing='ij')
+    centres = torch.stack([xx, yy]).reshape(2, -1).t()
+    code = torch.exp(-torch.cdist(centres, centres)**2 / 2).t().reshape(-1, 16, 20)
+
+    def embed(x):
+        return code[None].expand(x.shape[0], -1, -1, -1)
+
+    res = run_probe(embed, pairs)
+    assert res['static']['acc'] == 1.0 and res['static']['pairs'] == 150
+    assert res['moving']['pairs'] == 150
+    assert res['zero_motion'] == 0.0 and res['acc'] < 0.05
+    assert res['all']['acc'] == pytest.approx(0.5, abs=0.03)
 
 
 def test_zero_motion_baseline():

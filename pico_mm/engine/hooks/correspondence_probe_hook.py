@@ -1,46 +1,17 @@
-"""The B5 correspondence probe as a training hook."""
+"""The B5 correspondence probe (held-out tracks) as a training hook."""
 import glob
-import math
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmselfsup.registry import HOOKS
 
 from pico_mm.evaluation.correspondence_probe import (ProbePair,
                                                      probe_pairs_from_tracks,
                                                      run_probe)
+from .probe_hook_base import PeriodicProbeHook, eval_mode, model_embed_fn
 
-
-def model_embed_fn(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Wrap a PiCo-style model as ``uint8 BGR N×3×H×W -> N×C×h×w`` embedding.
-
-    The model's own data preprocessor converts BGR→RGB and normalises; then
-    ``model(inputs, mode='tensor')`` returns the dense embedding (a tensor, or a
-    tuple/list whose first item is it).
-
-    Args:
-        model (torch.nn.Module): mmselfsup model (DDP wrappers are unwrapped).
-
-    Returns:
-        Callable: The embedding function (call it under ``torch.no_grad``).
-    """
-    if is_model_wrapper(model):
-        model = model.module
-
-    def embed(batch: torch.Tensor) -> torch.Tensor:
-        data = model.data_preprocessor(
-            dict(inputs=[batch], data_samples=None), False)
-        inputs = data['inputs'] if isinstance(data, dict) else data[0]
-        out = model(inputs, mode='tensor')
-        while isinstance(out, (list, tuple)):
-            out = out[0]
-        return out.float().cpu()
-
-    return embed
+__all__ = ['CorrespondenceProbeHook', 'evaluate_model', 'model_embed_fn']
 
 
 def evaluate_model(model: torch.nn.Module, pairs: Sequence[ProbePair],
@@ -48,30 +19,35 @@ def evaluate_model(model: torch.nn.Module, pairs: Sequence[ProbePair],
     """Probe a model in eval mode, then restore its train/eval state.
 
     Returns:
-        dict: ``acc``, ``hits``, ``pairs``, ``chance`` (see ``run_probe``).
+        dict: see :func:`pico_mm.evaluation.run_probe` (headline over the points
+        that moved more than the radius; ``all`` / ``static`` subsets inside).
     """
-    net = model.module if is_model_wrapper(model) else model
-    was_training = net.training
-    net.eval()
-    try:
-        with torch.no_grad():
-            return run_probe(model_embed_fn(net), pairs, radius, batch_size)
-    finally:
-        net.train(was_training)
+    with eval_mode(model) as net:
+        return run_probe(model_embed_fn(net), pairs, radius, batch_size)
+
+
+def format_probe(res: dict) -> str:
+    """One-line summary: moving (headline), all and static points."""
+    def part(name, r):
+        return f'{name} {r["acc"]:.4f} ({r["hits"]}/{r["pairs"]})'
+    return (f'{part("moving", res["moving"])}, chance {res["chance"]:.4f}, no '
+            f'motion {res["zero_motion"]:.4f}; {part("all", res["all"])}; '
+            f'{part("static", res["static"])}')
 
 
 @HOOKS.register_module()
-class CorrespondenceProbeHook(Hook):
+class CorrespondenceProbeHook(PeriodicProbeHook):
     """B5 probe: nearest-neighbour correspondence accuracy on held-out tracks.
 
     Every ``interval`` training iterations and at the end of training, embeds frame
     pairs of held-out videos with the model's ``tensor`` mode and measures the
     fraction of tracked points whose cosine nearest neighbour over the whole other
     frame lies within ``radius`` pixels (default one feature cell) of the tracked
-    position (see :mod:`pico_mm.evaluation.correspondence_probe`). Runs on the
-    main process only (the same pairs on every rank would give the same number). Logs
-    ``probe/acc`` (and ``probe/chance``) to the visualizer backends (``scalars.json``,
-    tensorboard), to ``runner.message_hub`` and to the log.
+    position (see :mod:`pico_mm.evaluation.correspondence_probe`). The headline
+    ``probe/acc`` counts only points that moved more than the radius between the two
+    frames (position-only features cannot score there); ``probe/acc_all`` and
+    ``probe/acc_static`` are logged beside it, with ``probe/chance`` and
+    ``probe/zero_motion`` (predicting no motion) of the moving points.
 
     Args:
         tracks (str | list[str]): Folder searched recursively for ``.npz`` track
@@ -87,7 +63,7 @@ class CorrespondenceProbeHook(Hook):
         batch_size (int): Frame pairs per forward pass.
     """
 
-    priority = 'LOW'
+    log_name = 'probe (B5)'
 
     def __init__(self,
                  tracks: Union[str, List[str]],
@@ -100,18 +76,16 @@ class CorrespondenceProbeHook(Hook):
                  source_root: Optional[str] = None,
                  before_train: bool = True,
                  batch_size: int = 4) -> None:
+        super().__init__(interval=interval, before_train=before_train)
         self.tracks = tracks
-        self.interval = interval
         self.gap = gap
         self.pairs_per_video = pairs_per_video
         self.points_per_pair = points_per_pair
         self.radius = radius
         self.seed = seed
         self.source_root = source_root
-        self.probe_before_train = before_train
         self.batch_size = batch_size
         self._pairs: Optional[List[ProbePair]] = None
-        self._last_iter = -1
 
     def _track_files(self) -> List[str]:
         if isinstance(self.tracks, str):
@@ -132,10 +106,8 @@ class CorrespondenceProbeHook(Hook):
                 'run tools/data/track_points.py on the held-out videos first')
         return files
 
-    def before_train(self, runner) -> None:
-        """Load the probe pairs once (frames + tracked points), on rank 0."""
-        if not is_main_process():
-            return
+    def prepare(self, runner) -> None:
+        """Load the probe pairs once (frames + tracked points)."""
         self._pairs = probe_pairs_from_tracks(
             self._track_files(), gap=self.gap,
             pairs_per_video=self.pairs_per_video,
@@ -145,34 +117,13 @@ class CorrespondenceProbeHook(Hook):
         runner.logger.info(
             f'CorrespondenceProbeHook: {len(self._pairs)} frame pairs, '
             f'{n_pts} tracked points (gap {self.gap} frames)')
-        if self.probe_before_train:
-            self._probe(runner, step=runner.iter)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
-                         outputs=None) -> None:
-        """Probe every ``interval`` iterations."""
-        if self.interval > 0 and self.every_n_train_iters(runner, self.interval):
-            self._probe(runner, step=runner.iter + 1)
-
-    def after_train(self, runner) -> None:
-        """Probe the final network (unless just done at the last iteration)."""
-        if self._last_iter != runner.iter:
-            self._probe(runner, step=runner.iter)
-
-    def _probe(self, runner, step: int) -> Optional[dict]:
-        if not is_main_process():  # one probe per job; other ranks wait at DDP
-            return None
-        if self._pairs is None:
-            self.before_train(runner)
-        res = evaluate_model(runner.model, self._pairs, self.radius,
-                             self.batch_size)
-        self._last_iter = step
-        scalars = {'probe/acc': res['acc'], 'probe/chance': res['chance']}
-        for k, v in scalars.items():
-            runner.message_hub.update_scalar(k, v)
-        if not math.isnan(res['acc']):
-            runner.visualizer.add_scalars(scalars, step=step)
-        runner.logger.info(
-            f'probe (B5) iter {step}: acc {res["acc"]:.4f} '
-            f'({res["hits"]}/{res["pairs"]} points, chance {res["chance"]:.4f})')
-        return res
+    def evaluate(self, runner, model) -> Tuple[Dict[str, float], str]:
+        """Run the probe; scalars ``probe/acc`` (moving points) and the others."""
+        res = run_probe(model_embed_fn(model), self._pairs, self.radius,
+                        self.batch_size)
+        scalars = {'probe/acc': res['acc'], 'probe/chance': res['chance'],
+                   'probe/zero_motion': res['zero_motion'],
+                   'probe/acc_all': res['all']['acc'],
+                   'probe/acc_static': res['static']['acc']}
+        return scalars, format_probe(res)

@@ -54,6 +54,7 @@ def test_preprocess_videos_to_tracks(tmp_path, monkeypatch):
                '--points', '200', '--alpha', '0.02', '--no-progress',
                '--threads', '1')
     assert res.returncode == 0, res.stdout + res.stderr
+    assert 'track stops: end' in res.stdout and 'saturated' in res.stdout
     store = out / 'flow' / 'classA' / 'v1.zip'
     track = out / 'tracks' / 'classA' / 'v1.npz'
     assert store.is_file() and track.is_file()

@@ -114,6 +114,8 @@ def main(argv=None) -> int:
     summary, log = track_points.run_tracking(stores, track_dir, args, (0, 1),
                                              not args.no_progress, shard)
     print(summary.format())
+    if summary.stop_counts:
+        print(track_points.format_stop_counts(summary.stop_counts))
     print(f'log: {log}')
     return summary.exit_code
 

@@ -64,7 +64,8 @@ def warn_fallback(source: str, store: Optional[str]) -> None:
         return
     _warned = True
     why = (f'its flow store {store} keeps no frames' if store else
-           'no flow store found (data_prefix.flow / the tracks\' flow_path)')
+           'no flow store found (data_prefix.flow, the tracks\' flow_path; '
+           'or frame_store=False)')
     print_log(
         f'VideoCorrespondenceDataset: {source}: {why}; decoding frames from '
         'the video instead. This is slow (the video is decoded from frame 0 '

@@ -10,6 +10,11 @@
 It never imports mmseg or mmdet: their pieces live in :mod:`pico_mm.seg` and
 :mod:`pico_mm.det`. The preprocessing core (:mod:`pico_mm.flow`,
 :mod:`pico_mm.tracking`) imports without mmengine/mmcv.
+
+Before anything else it checks the installed versions against the supported
+ranges (:mod:`pico_mm.utils.version_check`): torch always, the rest of the
+OpenMMLab stack when mmengine is installed. A version outside its range is an
+``ImportError`` naming the package and the range.
 """
 import importlib.util
 import sys
@@ -23,6 +28,11 @@ def _has(name):
     except Exception:  # e.g. sys.modules[name] = None
         return False
 
+
+from .utils.version_check import check_versions  # noqa: E402
+
+check_versions(['torch', 'torchvision', 'numpy', 'mmengine', 'mmcv', 'mmcls',
+                'mmselfsup'] if _has('mmengine') else ['torch'])
 
 if _has('mmengine'):
     from .utils.checkpoint_compat import apply_checkpoint_compat

@@ -2,6 +2,10 @@
 # Create/refresh .venv with the pinned OpenMMLab stack (idempotent).
 #
 # Steps (each fails loudly with its name):
+#   0. prerequisites one line per missing one: $PYTHON with the venv module,
+#                    make, a C++20 compiler ($CXX, default c++), free disk
+#                    space ($PICO_MM_MIN_FREE_GB, default 10) next to .venv.
+#                    `bash scripts/setup_env.sh --check-prereqs` runs only this.
 #   1. venv          python3.11 -m venv .venv
 #   2. base          torch/torchvision/numpy/opencv/mmengine (+ build tools)
 #   3. mmcv          mmcv 2.0.1 built from the PyPI sdist with compiled ops
@@ -21,6 +25,9 @@
 #                   (set TORCH_CUDA_ARCH_LIST, e.g. "9.0", and put the
 #                   nvidia/cu13/include folder of the torch install on CPATH).
 #   MAX_JOBS        parallel compile jobs for mmcv (default: nproc)
+#   MAKE, CXX       make and C++ compiler to check for (default: make, c++)
+#   PICO_MM_MIN_FREE_GB  free disk space required (GB, default 10: .venv takes
+#                   ~6 GB with torch's CUDA libraries, plus pip's downloads)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -35,11 +42,52 @@ step() { echo "[setup_env] $*"; }
 fail() { echo "[setup_env] FAILED at step: $CURRENT_STEP" >&2; }
 trap fail ERR
 
+# One line per missing prerequisite; returns 1 if any is missing.
+check_prereqs() {
+    local missing=0 tmp free_kb need_gb=${PICO_MM_MIN_FREE_GB:-10}
+    if ! command -v "$PYTHON" >/dev/null 2>&1; then
+        echo "[setup_env] missing prerequisite: $PYTHON (Python 3.11; Debian/Ubuntu: apt-get install python3.11 python3.11-venv, or set PYTHON=/path/to/python3.11)" >&2
+        missing=1
+    elif [[ $("$PYTHON" -c 'import sys, venv, ensurepip; print(sys.version_info[:2] == (3, 11))' 2>/dev/null) != True ]]; then
+        echo "[setup_env] missing prerequisite: $PYTHON must be Python 3.11 with the venv module (Debian/Ubuntu: apt-get install python3.11-venv)" >&2
+        missing=1
+    fi
+    if ! command -v "${MAKE:-make}" >/dev/null 2>&1; then
+        echo "[setup_env] missing prerequisite: ${MAKE:-make} (Debian/Ubuntu: apt-get install make)" >&2
+        missing=1
+    fi
+    tmp=$(mktemp -d)
+    printf '#if __cplusplus < 202002L\n#error no C++20\n#endif\nint main() { return 0; }\n' > "$tmp/t.cpp"
+    if ! "${CXX:-c++}" -std=c++20 "$tmp/t.cpp" -o "$tmp/t" >/dev/null 2>&1; then
+        echo "[setup_env] missing prerequisite: a C++20 compiler as ${CXX:-c++} (g++ >= 10 or clang >= 10; Debian/Ubuntu: apt-get install g++), needed to build mmcv's ops" >&2
+        missing=1
+    fi
+    rm -rf "$tmp"
+    free_kb=$(df -Pk "$ROOT" | awk 'NR == 2 {print $4}')
+    if (( free_kb < need_gb * 1024 * 1024 )); then
+        echo "[setup_env] missing prerequisite: ${need_gb} GB free disk space at $ROOT ($((free_kb / 1024 / 1024)) GB free; .venv with torch's CUDA libraries takes ~6 GB)" >&2
+        missing=1
+    fi
+    return $missing
+}
+
+if [[ ${1:-} == --check-prereqs ]]; then
+    trap - ERR
+    if check_prereqs; then step "prerequisites ok"; exit 0; else exit 1; fi
+fi
+
 stamp_hash=$(cat requirements/*.txt setup.py scripts/setup_env.sh | sha256sum | cut -c1-16)
 if [[ -f $VENV/.pico_mm_stamp && $(cat "$VENV/.pico_mm_stamp") == "$stamp_hash" ]]; then
     step "environment up to date ($VENV)"
     exit 0
 fi
+
+CURRENT_STEP=prerequisites
+if ! check_prereqs; then
+    echo "[setup_env] FAILED at step: $CURRENT_STEP (install the above, then re-run)" >&2
+    exit 1
+fi
+step "prerequisites ok ($PYTHON with venv, ${MAKE:-make}, C++20 ${CXX:-c++}, disk space)"
 
 CURRENT_STEP=venv
 if [[ ! -x $PY ]]; then

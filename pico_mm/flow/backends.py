@@ -116,11 +116,15 @@ class RAFTBackend:
         bf16: bf16 autocast on CUDA (ignored on CPU).
         batch_size: Max pairs per forward call (each runs fwd and bwd, i.e.
             a model batch of ``2 * batch_size``); None = all given pairs.
+        trust_checkpoint: Allow a checkpoint that needs code execution to
+            load (it is read weights-only otherwise); None = the process-wide
+            ``--trust-checkpoint`` setting.
     """
     name = 'raft'
 
     def __init__(self, checkpoint: str, iters: int = 32, device: str = 'auto',
-                 bf16: bool = False, batch_size: Optional[int] = None):
+                 bf16: bool = False, batch_size: Optional[int] = None,
+                 trust_checkpoint: Optional[bool] = None):
         import torch
         from torchvision.models.optical_flow import raft_large
 
@@ -132,7 +136,8 @@ class RAFTBackend:
         self.bf16 = bool(bf16) and self.device.type == 'cuda'
         self.batch_size = batch_size
         self.checkpoint = checkpoint
-        sd, self.checkpoint_format = load_raft_state_dict(checkpoint)
+        sd, self.checkpoint_format = load_raft_state_dict(checkpoint,
+                                                           trust_checkpoint)
         model = raft_large(weights=None)
         model.load_state_dict(sd, strict=True)
         self.model = model.eval().to(self.device)
@@ -214,7 +219,7 @@ def torch_cat(xs):
 
 def build_backend(name: str, **kwargs):
     """Backend by name: ``'dis'`` (kwargs: preset) or ``'raft'`` (kwargs:
-    checkpoint, iters, device, bf16, batch_size)."""
+    checkpoint, iters, device, bf16, batch_size, trust_checkpoint)."""
     if name == 'dis':
         return DISBackend(preset=kwargs.get('preset') or 'medium')
     if name == 'raft':
@@ -224,5 +229,6 @@ def build_backend(name: str, **kwargs):
         return RAFTBackend(kwargs['checkpoint'], iters=kwargs.get('iters') or 32,
                            device=kwargs.get('device') or 'auto',
                            bf16=bool(kwargs.get('bf16')),
-                           batch_size=kwargs.get('batch_size'))
+                           batch_size=kwargs.get('batch_size'),
+                           trust_checkpoint=kwargs.get('trust_checkpoint'))
     raise ValueError(f'unknown flow backend {name!r} (use dis or raft)')

@@ -11,7 +11,7 @@ is an ordinary torchvision RGB checkpoint and runs through the same code path
 as torchvision's own RAFT weights.
 """
 import re
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 
@@ -150,26 +150,38 @@ def convert_mmflow_raft(sd: Mapping[str, torch.Tensor],
     return out
 
 
-def load_raft_state_dict(path: str) -> Tuple[Dict[str, torch.Tensor], str]:
+def load_raft_state_dict(path: str, trust: Optional[bool] = None
+                         ) -> Tuple[Dict[str, torch.Tensor], str]:
     """Load a RAFT checkpoint file as a torchvision RGB state dict.
 
     Accepts an MMFlow checkpoint (converted on the fly) or a torchvision one.
+    The file is read with ``weights_only=True`` and a small allow-list
+    (:func:`pico_mm.utils.safe_load.load_checkpoint_file`); a file that needs
+    code execution is refused unless trusted.
+
+    Args:
+        path (str): Checkpoint file.
+        trust (bool, optional): Allow executing pickled objects; None = the
+            process-wide ``--trust-checkpoint`` setting.
 
     Returns:
         tuple: ``(state_dict, source_format)``.
 
     Raises:
         FileNotFoundError / ValueError: with the file name and the fix.
+        UntrustedCheckpointError: The file needs code execution to load.
     """
-    import os
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path}: RAFT checkpoint not found (give the path '
-                                'of an MMFlow or torchvision raft_large .pth)')
+    from pico_mm.utils.safe_load import (UntrustedCheckpointError,
+                                         load_checkpoint_file)
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:  # noqa: BLE001 - re-raised with context
-        raise ValueError(f'{path}: cannot load checkpoint ({type(e).__name__}: {e}); '
-                         'is the file truncated?') from e
+        ckpt = load_checkpoint_file(path, trust=trust, what='RAFT checkpoint')
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{path}: RAFT checkpoint not found (give the path '
+                                'of an MMFlow or torchvision raft_large .pth)') from None
+    except UntrustedCheckpointError:
+        raise
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
     try:
         sd = unwrap_state_dict(ckpt)
     except ValueError as e:

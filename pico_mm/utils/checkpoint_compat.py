@@ -26,7 +26,6 @@ itself, this becomes a no-op.
 """
 import builtins
 
-import numpy as np
 import torch
 
 _APPLIED = False
@@ -57,22 +56,6 @@ def _history_buffer_getattr(obj, name):
         'while loading a checkpoint; only HistoryBuffer statistics are allowed.')
 
 
-def _numpy_globals():
-    """Return the numpy callables/classes numpy arrays and scalars pickle to."""
-    try:  # numpy >= 2 renamed numpy.core to numpy._core
-        from numpy._core import multiarray
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core import multiarray
-    items = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
-    dtypes = getattr(np, 'dtypes', None)
-    if dtypes is not None:
-        items += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
-    # numpy 1.x pickles these under the `numpy.core.multiarray` name.
-    names = [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
-             (multiarray.scalar, 'numpy.core.multiarray.scalar')]
-    return items, names
-
-
 def apply_checkpoint_compat():
     """Allow-list the non-tensor types of mmengine checkpoints (idempotent).
 
@@ -89,9 +72,9 @@ def apply_checkpoint_compat():
         from mmengine.logging.history_buffer import HistoryBuffer
     except ImportError:
         return False
-    items, renamed = _numpy_globals()
+    from .safe_load import numpy_safe_globals
     torch.serialization.add_safe_globals(
-        [HistoryBuffer, *items, *renamed,
+        [HistoryBuffer, *numpy_safe_globals(),
          (_history_buffer_getattr, f'{builtins.__name__}.getattr')])
     _APPLIED = True
     return True

@@ -25,6 +25,9 @@ def main(argv=None) -> int:
     p.add_argument('dst', help='output torchvision state dict (.pth)')
     p.add_argument('--keep-bgr', action='store_true',
                    help='do not flip the first-conv channels (model then expects BGR)')
+    p.add_argument('--trust-checkpoint', action='store_true',
+                   help='allow SRC to run the Python code pickled in it when the '
+                   'weights-only loader refuses it (only for files you trust)')
     args = p.parse_args(argv)
 
     import torch
@@ -32,14 +35,16 @@ def main(argv=None) -> int:
     from pico_mm.flow.raft_convert import (convert_mmflow_raft, detect_format,
                                            unwrap_state_dict)
     from pico_mm.utils.batch_job import atomic_output
+    from pico_mm.utils.safe_load import load_checkpoint_file
     if not os.path.isfile(args.src):
         print(f'error: {args.src}: file not found', file=sys.stderr)
         return 2
     try:
-        sd = unwrap_state_dict(torch.load(args.src, map_location='cpu', weights_only=True))
-    except Exception as e:  # noqa: BLE001
-        print(f'error: {args.src}: cannot read checkpoint ({type(e).__name__}: {e})',
-              file=sys.stderr)
+        sd = unwrap_state_dict(load_checkpoint_file(
+            args.src, trust=args.trust_checkpoint, what='MMFlow RAFT checkpoint'))
+    except (RuntimeError, ValueError) as e:  # untrusted / unreadable / no tensors
+        msg = str(e) if str(e).startswith(args.src) else f'{args.src}: {e}'
+        print(f'error: {msg}', file=sys.stderr)
         return 2
     fmt = detect_format(sd)
     if fmt != 'mmflow':

@@ -27,7 +27,8 @@ shapes. The file is written to a temporary name and renamed.
 
 Example::
 
-    python tools/model_converters/pico2mm.py work_dirs/pico/epoch_200.pth \
+    python tools/model_converters/pico2mm.py \
+        work_dirs/pico_r50-fpn_8xb32-coslr-100e_k400/epoch_100.pth \
         work_dirs/export/pico_r50_mmseg.pth --target mmseg
 """
 import argparse
@@ -59,29 +60,31 @@ class ExportError(Exception):
     """Bad input: the message names the file and the fix."""
 
 
-def load_state(path: str) -> Dict[str, torch.Tensor]:
+def load_state(path: str, trust: Optional[bool] = None
+               ) -> Dict[str, torch.Tensor]:
     """Read a checkpoint and return its (possibly nested) state dict.
+
+    The file is read with ``weights_only=True`` and pico_mm's allow-list
+    (mmengine training checkpoints and MoCo releases load that way); a file
+    that needs code execution is refused unless ``trust``.
 
     Args:
         path (str): Checkpoint file.
+        trust (bool, optional): Allow executing pickled objects (the
+            ``--trust-checkpoint`` flag); None = the process-wide setting.
 
     Returns:
         dict[str, Tensor]: Flat state dict (``state_dict`` / ``model`` entry
         when present), tensors only.
     """
+    from pico_mm.utils.safe_load import load_checkpoint_file
     if not osp.isfile(path):
         raise ExportError(f'{path}: no such file; pass the path of a PiCo or '
                           'MoCo-v2 checkpoint')
     try:
-        # Trusted local training checkpoints may hold non-tensor objects
-        # (mmengine message hub, optimizer), hence weights_only=False.
-        ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as err:  # noqa: BLE001  (truncated/corrupt/not torch)
-        first_line = (str(err).splitlines() or [''])[0]
-        raise ExportError(
-            f'{path}: cannot be read as a torch checkpoint '
-            f'({type(err).__name__}: {first_line[:120]}); the file is '
-            'truncated or not a checkpoint, copy/download it again') from err
+        ckpt = load_checkpoint_file(path, trust=trust, what='checkpoint')
+    except RuntimeError as err:  # untrusted, truncated, not a torch file
+        raise ExportError(str(err)) from None
     if isinstance(ckpt, dict):
         for key in ('state_dict', 'model'):
             if isinstance(ckpt.get(key), dict):
@@ -322,7 +325,7 @@ def save_atomic(obj: dict, path: str) -> None:
 
 
 def export(src: str, dst: str, target: str, source: str = 'auto',
-           check: bool = True) -> dict:
+           check: bool = True, trust: Optional[bool] = None) -> dict:
     """Load, convert, (verify,) and save. Returns ``info``.
 
     Args:
@@ -331,11 +334,13 @@ def export(src: str, dst: str, target: str, source: str = 'auto',
         target (str): ``'mmseg'`` or ``'mmdet'``.
         source (str): ``'pico'``, ``'moco'`` or ``'auto'``.
         check (bool): Run :func:`verify`.
+        trust (bool, optional): Allow ``src`` to run pickled code
+            (``--trust-checkpoint``); None = the process-wide setting.
 
     Returns:
         dict: ``info`` from :func:`convert`.
     """
-    out, info = convert(load_state(src), target, source, src)
+    out, info = convert(load_state(src, trust), target, source, src)
     if check:
         verify(out, info)
     meta = dict(pico_mm_export=dict(
@@ -352,6 +357,10 @@ def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
         'benchmark configs.')
     parser.add_argument('src', help='PiCo training checkpoint, or MoCo-v2 '
                         '(facebookresearch/moco, mmselfsup, torchvision)')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow SRC to run the Python code pickled in it '
+                        'when the weights-only loader refuses it (only for '
+                        'files you trust)')
     parser.add_argument('dst', help='output .pth')
     parser.add_argument('--target', required=True, choices=['mmseg', 'mmdet'])
     parser.add_argument('--source', default='auto',
@@ -367,7 +376,7 @@ def main(argv: Optional[list] = None) -> int:
     args = parse_args(argv)
     try:
         info = export(args.src, args.dst, args.target, args.source,
-                      check=not args.no_verify)
+                      check=not args.no_verify, trust=args.trust_checkpoint)
     except ExportError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

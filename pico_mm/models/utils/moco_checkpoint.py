@@ -2,10 +2,12 @@
 import os
 import warnings
 from collections import OrderedDict
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Optional
 
 import torch
 import torch.nn as nn
+
+from pico_mm.utils.safe_load import load_checkpoint_file
 
 #: Prefixes tried, in order, to find the query backbone in a checkpoint.
 _PREFIXES = (
@@ -19,24 +21,14 @@ _PREFIXES = (
 _DROPPED = ('fc.', )
 
 
-def _read(path: str) -> Mapping:
+def _read(path: str, trust: Optional[bool] = None) -> Mapping:
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f'MoCo checkpoint {path!r} does not exist: set '
             'model.backbone_checkpoint to an existing .pth/.pth.tar file')
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception:  # noqa: BLE001 - retry with full unpickling below
-        pass
-    try:
-        # Checkpoints written by mmengine/the MoCo scripts carry non-tensor
-        # metadata that weights_only refuses; the path is chosen by the user.
-        return torch.load(path, map_location='cpu', weights_only=False)
-    except Exception as e:  # noqa: BLE001
-        raise RuntimeError(
-            f'MoCo checkpoint {path!r} cannot be read ({type(e).__name__}: '
-            f'{e}); it is truncated or not a torch checkpoint - re-download '
-            'or re-export it') from None
+    # weights_only + allow-list: a downloaded release cannot run code here
+    # unless the user trusts it (tools/train.py --trust-checkpoint).
+    return load_checkpoint_file(path, trust=trust, what='MoCo checkpoint')
 
 
 def convert_moco_state_dict(ckpt: Mapping) -> Dict[str, torch.Tensor]:
@@ -75,23 +67,30 @@ def convert_moco_state_dict(ckpt: Mapping) -> Dict[str, torch.Tensor]:
                        if not k.startswith(_DROPPED))
 
 
-def load_moco_backbone(backbone: nn.Module, path: str) -> Dict[str, int]:
+def load_moco_backbone(backbone: nn.Module, path: str,
+                       trust: Optional[bool] = None) -> Dict[str, int]:
     """Load a MoCo-v2 checkpoint into ``backbone`` strictly.
 
     Args:
         backbone (nn.Module): mmselfsup ``ResNet`` (any depth matching the
             checkpoint).
         path (str): Checkpoint path (mmselfsup, extracted or original MoCo).
+        trust (bool, optional): Allow executing pickled objects the
+            weights-only allow-list refuses; None = the process-wide
+            ``--trust-checkpoint`` setting
+            (:func:`pico_mm.utils.safe_load.trust_checkpoints`).
 
     Returns:
         dict: ``{'loaded': n}`` number of tensors loaded.
 
     Raises:
+        UntrustedCheckpointError: The file needs code execution to load
+            and is not trusted.
         KeyError: naming the backbone keys missing from the checkpoint, or
             checkpoint keys the backbone does not have.
         ValueError: naming keys whose shapes differ (wrong depth/width).
     """
-    state = convert_moco_state_dict(_read(path))
+    state = convert_moco_state_dict(_read(path, trust))
     own = backbone.state_dict()
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]

@@ -5,40 +5,10 @@ import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.registry import DefaultScope
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmseg.registry import MODELS
 
 from pico_mm.models.necks import PiCoFPNNeck
-
-
-def load_state_dict_strict(module: torch.nn.Module, checkpoint: str,
-                           fix_hint: str) -> None:
-    """Load ``checkpoint['state_dict']`` into ``module`` with zero tolerance.
-
-    Args:
-        module (nn.Module): Target; every one of its keys must be present and
-            the checkpoint must hold no other key.
-        checkpoint (str): Path or URL understood by mmengine's loader.
-        fix_hint (str): What the user should do when keys do not match.
-
-    Raises:
-        KeyError: Missing or unexpected keys (both listed, first 5 each).
-        RuntimeError: A shape mismatch (from ``nn.Module.load_state_dict``).
-    """
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    own = module.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    if missing or unexpected:
-        raise KeyError(
-            f'{checkpoint}: {len(missing)} missing keys {missing[:5]} and '
-            f'{len(unexpected)} unexpected keys {unexpected[:5]} for '
-            f'{module.__class__.__name__}; {fix_hint}')
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        raise RuntimeError(f'{checkpoint}: {err}; {fix_hint}') from err
+from pico_mm.utils.strict_load import load_state_dict_strict
 
 
 @MODELS.register_module()

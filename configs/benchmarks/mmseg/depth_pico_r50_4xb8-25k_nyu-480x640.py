@@ -34,3 +34,6 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 default_hooks = dict(checkpoint=dict(save_best='rmse', rule='less'))
+# The lr is set for 4 GPUs x 8 images (the name's 4xb8); tools/train.py
+# --auto-scale-lr rescales it for another total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=32)

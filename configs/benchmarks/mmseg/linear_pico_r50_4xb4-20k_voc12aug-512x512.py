@@ -13,3 +13,6 @@ model = dict(
 val_evaluator = dict(type='FIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
+# The lr is set for 4 GPUs x 4 images (the name's 4xb4); tools/train.py
+# --auto-scale-lr rescales it for another total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Multi-GPU training: bash tools/dist_train.sh CONFIG GPUS [train.py args]
 # Multi-node: NNODES=2 NODE_RANK=0 MASTER_ADDR=host PORT=29500 bash tools/dist_train.sh ...
+# PYTHON selects the interpreter (default: python), e.g. PYTHON=.venv/bin/python.
 set -euo pipefail
 CONFIG=$1
 GPUS=$2

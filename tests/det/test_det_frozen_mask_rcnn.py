@@ -2,6 +2,7 @@
 training iterations + one COCO validation pass on a tiny COCO-format set,
 ResNet-18 instead of ResNet-50; backbone (and PiCo's FPN) stay frozen."""
 import glob
+import json
 import os.path as osp
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 from mmengine.config import Config
 
 import pico_eval_tiny_data as tiny  # tests/_helpers
+from pico_own_tools import run_own_tool  # tests/_helpers
 
 bench = tiny.load_tool('tools/benchmark.py')
 p2m = tiny.load_tool('tools/model_converters/pico2mm.py')
@@ -51,11 +53,8 @@ def data(tmp_path_factory):
     return tiny.make_coco_instances(str(root / 'coco')), exports
 
 
-@pytest.mark.parametrize('config', sorted(CASES))
-def test_mask_rcnn_config_trains_validates_and_stays_frozen(
-        config, data, tmp_path):
-    variant = CASES[config]
-    root, exports = data
+def _tiny_cfg(config):
+    """The benchmark config with a ResNet-18 and 32-channel FPN/heads."""
     cfg = Config.fromfile(osp.join(DET, config))
     cfg.model.backbone.depth = 18
     cfg.model.neck.in_channels = [64, 128, 256, 512]
@@ -69,6 +68,35 @@ def test_mask_rcnn_config_trains_validates_and_stays_frozen(
     cfg.model.roi_head.mask_head.in_channels = 32
     cfg.model.roi_head.mask_head.conv_out_channels = 32
     cfg.model.test_cfg.rcnn.score_thr = 0.0  # keep detections after 2 iters
+    return cfg
+
+
+def _test_tools_reproduce(cfg, runner, metrics, tmp_path):
+    """tools/test.py and mmdet's own tools/test.py evaluate the trained
+    weights to exactly the metrics of the validation during training."""
+    runner.save_checkpoint(str(tmp_path), 'trained.pth')
+    ckpt, cfg_file = str(tmp_path / 'trained.pth'), str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_file)
+    out = str(tmp_path / 'metrics.json')
+    test = tiny.load_tool('tools/test.py')
+    assert test.main([cfg_file, ckpt, '--work-dir', str(tmp_path / 'test'),
+                      '--out', out]) == 0
+    ours = json.load(open(out))
+    own = run_own_tool('mmdet', 'test.py', [
+        cfg_file, ckpt, '--work-dir', str(tmp_path / 'own')])
+    keys = [k for k, v in metrics.items() if isinstance(v, float)]
+    assert keys and all(ours[k] == metrics[k] == own[k] for k in keys), (
+        metrics, ours, own)
+
+
+@pytest.mark.parametrize('config', sorted(CASES))
+def test_mask_rcnn_config_trains_validates_and_stays_frozen(
+        config, data, tmp_path):
+    variant = CASES[config]
+    root, exports = data
+    cfg = _tiny_cfg(config)
+    assert cfg.load_from is None  # the frozen weights never come from it
+    cfg.resume = True  # `tools/train.py --resume` finding nothing to resume
     bench.set_checkpoint(cfg, 'det', exports[variant])
     bench.set_data_root(cfg, root)
     tiny.make_tiny_run(cfg, scale=(96, 96))
@@ -79,6 +107,8 @@ def test_mask_rcnn_config_trains_validates_and_stays_frozen(
     print(config, metrics)
     assert runner.iter == 2
     assert {'coco/bbox_mAP', 'coco/segm_mAP_75'} <= set(metrics)
+    if variant == 'pico':
+        _test_tools_reproduce(cfg, runner, metrics, tmp_path)
 
     model = runner.model
     saved = torch.load(exports[variant], map_location='cpu')['state_dict']
@@ -107,3 +137,25 @@ def test_mask_rcnn_config_trains_validates_and_stays_frozen(
         trained.append(model.neck)  # MoCo-v2 has no pretrained FPN
     for mod in trained:
         assert any(p.grad is not None for p in mod.parameters())
+
+
+@pytest.mark.parametrize('config,export,error,match', [
+    ('pico', None, FileNotFoundError, 'no checkpoint given'),
+    ('pico', 'absent.pth', FileNotFoundError, 'absent.pth: checkpoint'),
+    ('pico', 'moco', KeyError, r'missing keys \['),
+    ('moco', 'pico', KeyError, r'unexpected keys \[.neck\.'),
+])
+def test_frozen_parts_load_strictly_at_init(config, export, error, match,
+                                            data, tmp_path):
+    """A missing or mismatched file is one error naming it, at init."""
+    _, exports = data
+    name = [c for c, v in CASES.items() if v == config][0]
+    cfg = _tiny_cfg(name)
+    path = exports.get(export, str(tmp_path / export) if export else None)
+    cfg.model.frozen_checkpoint = path
+    model = tiny.build('mmdet', cfg.model)
+    with pytest.raises(error, match=match) as e:
+        model.init_weights()
+    assert len(str(e.value).splitlines()) == 1
+    if path:
+        assert path in str(e.value) and 'pico2mm.py' in str(e.value)

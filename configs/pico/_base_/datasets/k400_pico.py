@@ -6,9 +6,10 @@
 #   data/kinetics400/kinetics400_train_list_videos.txt   ('path label')
 # Frames are read from the flow stores (extract_flow.py keeps them as JPEG q90,
 # the frames the flow was computed on): ~1 ms for the two frames of a sample
-# instead of decoding the video from its start. Storage: ~8 MB per 10 s clip at
-# q90 (8.0-8.1 MB measured on generated 256x340 clips, benchmarks/), i.e. ~1.9 TB
-# for the 240k K400 clips, on top of ~0.8 TB of flow (docs/training.md).
+# instead of decoding the video from its start. Storage: 5-8 MB per 10 s 256x340
+# clip at q90 (4.8 MB on a real clip, 8.0 MB on generated ones; benchmarks/),
+# i.e. 1.2-1.9 TB for the 240k K400 clips, about as much as the flow
+# (docs/training.md).
 # Stores without frames fall back to decoding videos_train (slow, warned).
 dataset_type = 'VideoCorrespondenceDataset'
 data_root = 'data/kinetics400/'

@@ -112,11 +112,12 @@ def main(argv=None):
              'no motion': '(cell at the source point)'}
     for split, ps in sets.items():
         d = ps.describe()
+        kinds = ', '.join(f'{n} {k}' for k, n in d['pairs'].items())
         print(f'\nExact-GT correspondence, {split} split (v{d["version"]}, seed '
-              f'{d["seed"]}, fingerprint {d["fingerprint"]}, {d["pairs"]} pairs '
-              f'{d["size"][0]}x{d["size"][1]}): nearest-neighbour accuracy within '
-              'r feature cells (column kind@r), points that moved more than r '
-              'cells only')
+              f'{d["seed"]}, fingerprint {d["fingerprint"]}; pairs: {kinds}; '
+              f'{d["size"][0]}x{d["size"][1]} px): nearest-neighbour accuracy '
+              'within r feature cells (column kind@r), points that moved more '
+              'than r cells only')
         print(format_table(table_rows(results, split), notes))
     if args.out:
         out = dict(pair_sets={s: ps.describe() for s, ps in sets.items()},

@@ -18,10 +18,8 @@ config's ``default_scope`` and ``custom_imports`` pick the registries).
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
-import tempfile
 
 # Make the repo importable when pico_mm is not pip-installed (plain clone).
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -29,6 +27,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import pico_mm  # noqa: E402,F401  (checkpoint compat + registrations)
 from mmengine.runner import Runner  # noqa: E402
 
+from pico_mm.utils.batch_job import atomic_write_bytes  # noqa: E402
 from pico_mm.utils.runner_cli import add_common_args, load_cfg  # noqa: E402
 
 
@@ -46,20 +45,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         default='metrics', help='what --out holds')
     add_common_args(parser)
     return parser.parse_args(argv)
-
-
-def write_json_atomic(obj, path: str) -> None:
-    """JSON to a temp file in the same folder, then rename."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.json', dir=folder)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f, indent=1, default=float)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def main(argv=None) -> int:
@@ -92,7 +77,8 @@ def main(argv=None) -> int:
     from mmengine.dist import get_rank
     if get_rank() == 0:
         if args.out and args.out_item == 'metrics':
-            write_json_atomic(metrics, args.out)
+            atomic_write_bytes(args.out, json.dumps(
+                metrics, indent=1, default=float).encode())
         print('metrics: ' + json.dumps(metrics, default=float))
     return 0
 

@@ -2,7 +2,6 @@
 training iterations + one COCO validation pass on a tiny COCO-format set,
 ResNet-18 instead of ResNet-50; backbone (and PiCo's FPN) stay frozen."""
 import glob
-import json
 import os.path as osp
 
 import pytest
@@ -10,7 +9,7 @@ import torch
 from mmengine.config import Config
 
 import pico_eval_tiny_data as tiny  # tests/_helpers
-from pico_own_tools import run_own_tool  # tests/_helpers
+from pico_own_tools import check_test_tools_reproduce  # tests/_helpers
 
 bench = tiny.load_tool('tools/benchmark.py')
 p2m = tiny.load_tool('tools/model_converters/pico2mm.py')
@@ -71,24 +70,6 @@ def _tiny_cfg(config):
     return cfg
 
 
-def _test_tools_reproduce(cfg, runner, metrics, tmp_path):
-    """tools/test.py and mmdet's own tools/test.py evaluate the trained
-    weights to exactly the metrics of the validation during training."""
-    runner.save_checkpoint(str(tmp_path), 'trained.pth')
-    ckpt, cfg_file = str(tmp_path / 'trained.pth'), str(tmp_path / 'cfg.py')
-    cfg.dump(cfg_file)
-    out = str(tmp_path / 'metrics.json')
-    test = tiny.load_tool('tools/test.py')
-    assert test.main([cfg_file, ckpt, '--work-dir', str(tmp_path / 'test'),
-                      '--out', out]) == 0
-    ours = json.load(open(out))
-    own = run_own_tool('mmdet', 'test.py', [
-        cfg_file, ckpt, '--work-dir', str(tmp_path / 'own')])
-    keys = [k for k, v in metrics.items() if isinstance(v, float)]
-    assert keys and all(ours[k] == metrics[k] == own[k] for k in keys), (
-        metrics, ours, own)
-
-
 @pytest.mark.parametrize('config', sorted(CASES))
 def test_mask_rcnn_config_trains_validates_and_stays_frozen(
         config, data, tmp_path):
@@ -108,7 +89,8 @@ def test_mask_rcnn_config_trains_validates_and_stays_frozen(
     assert runner.iter == 2
     assert {'coco/bbox_mAP', 'coco/segm_mAP_75'} <= set(metrics)
     if variant == 'pico':
-        _test_tools_reproduce(cfg, runner, metrics, tmp_path)
+        check_test_tools_reproduce('mmdet', cfg, runner, metrics,
+                                   tmp_path)
 
     model = runner.model
     saved = torch.load(exports[variant], map_location='cpu')['state_dict']

@@ -66,7 +66,8 @@ def test_flow_and_tracking_core_import_without_mmengine_mmcv():
     _run(code)
 
 
-@pytest.mark.parametrize('tool', ['tools/train.py'])
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py',
+                                  'tools/benchmark.py'])
 def test_tool_help(tool):
     assert 'usage' in _run(f'import runpy, sys; sys.argv=["{tool}", "--help"]\n'
                            f'try:\n    runpy.run_path("{tool}", run_name="__main__")\n'

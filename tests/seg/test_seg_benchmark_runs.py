@@ -1,7 +1,6 @@
 """Every MMSeg benchmark config: 2 training iterations + 1 validation pass
 through the real mmseg Runner on a tiny dataset in the real on-disk format,
 with a ResNet-18 instead of the ResNet-50; frozen parts stay frozen."""
-import json
 import os.path as osp
 
 import pytest
@@ -9,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 import pico_eval_tiny_data as tiny  # tests/_helpers
-from pico_own_tools import run_own_tool  # tests/_helpers
+from pico_own_tools import check_test_tools_reproduce  # tests/_helpers
 
 bench = tiny.load_tool('tools/benchmark.py')
 p2m = tiny.load_tool('tools/model_converters/pico2mm.py')
@@ -50,24 +49,6 @@ def data(tmp_path_factory):
     return roots, exports
 
 
-def _test_tools_reproduce(cfg, runner, metrics, tmp_path):
-    """tools/test.py and mmseg's own tools/test.py evaluate the trained
-    probe to exactly the metrics of the validation during training."""
-    runner.save_checkpoint(str(tmp_path), 'trained.pth')
-    ckpt, cfg_file = str(tmp_path / 'trained.pth'), str(tmp_path / 'cfg.py')
-    cfg.dump(cfg_file)
-    out = str(tmp_path / 'metrics.json')
-    test = tiny.load_tool('tools/test.py')
-    assert test.main([cfg_file, ckpt, '--work-dir', str(tmp_path / 'test'),
-                      '--out', out]) == 0
-    ours = json.load(open(out))
-    own = run_own_tool('mmseg', 'test.py', [
-        cfg_file, ckpt, '--work-dir', str(tmp_path / 'own')])
-    assert set(metrics) == set(ours) == set(own) >= {'mIoU', 'fIoU'}
-    assert all(ours[k] == metrics[k] == own[k] for k in metrics), (
-        metrics, ours, own)
-
-
 @pytest.mark.parametrize('config', sorted(CASES))
 def test_seg_benchmark_config_trains_validates_and_stays_frozen(
         config, data, tmp_path):
@@ -92,7 +73,8 @@ def test_seg_benchmark_config_trains_validates_and_stays_frozen(
         assert 0 <= metrics['fIoU'] <= 100
     assert runner.iter == 2
     if config == osp.basename(bench.BENCHMARKS['cityscapes']['pico']):
-        _test_tools_reproduce(cfg, runner, metrics, tmp_path)
+        check_test_tools_reproduce('mmseg', cfg, runner, metrics,
+                                   tmp_path)
 
     model = runner.model
     enc = model.backbone

@@ -1,13 +1,9 @@
 """global_mean_count: DDP loss normalisation by the global pair count."""
-import os
-import socket
-import subprocess
-import sys
-
 import torch
 import torch.nn.functional as F
 
 from pico_mm.models.losses import PixelInfoNCELoss
+from pico_gloo_workers import run_gloo_workers
 from pico_mm.models.utils import global_mean_count, pair_stats
 
 
@@ -25,11 +21,6 @@ def test_infonce_avg_factor_divides_the_sum():
     torch.testing.assert_close(loss(q, k, queue, avg_factor=10.0),
                                mean * 5 / 10)
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 # Each rank: its own number of pairs; per-pair losses are a fixed function
@@ -62,17 +53,8 @@ def test_every_pair_weighs_the_same_across_ranks(tmp_path):
     of the mean over all 32 pairs (dividing by the local count would give
     rank 0's pairs 15x the weight of rank 1's)."""
     counts = (2, 30)
-    script = tmp_path / 'worker.py'
-    script.write_text(_WORKER)
-    env = dict(os.environ, MASTER_ADDR='127.0.0.1',
-               MASTER_PORT=str(_free_port()))
-    procs = [subprocess.Popen(
-        [sys.executable, str(script), str(r), '2', str(tmp_path),
-         ','.join(map(str, counts)), pair_stats.__file__], env=env,
-        stderr=subprocess.PIPE) for r in range(2)]
-    for p in procs:
-        _, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err.decode()[-2000:]
+    run_gloo_workers(tmp_path, _WORKER,
+                     [','.join(map(str, counts)), pair_stats.__file__])
     qs = [torch.randn(n, 3, generator=torch.Generator().manual_seed(100 + r))
           for r, n in enumerate(counts)]
     q_all = torch.cat(qs).requires_grad_(True)

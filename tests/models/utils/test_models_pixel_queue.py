@@ -1,14 +1,10 @@
 """PixelQueue: pointer, wrap-around, variable counts, DDP gather."""
-import os
-import socket
-import subprocess
-import sys
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from pico_mm.models.utils import PixelQueue, pixel_queue
+from pico_gloo_workers import run_gloo_workers
 
 
 def _keys(n, c=4, seed=0):
@@ -62,11 +58,6 @@ def test_state_dict_keys():
     assert set(q.state_dict()) == {'buffer', 'ptr', 'fill'}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
 
 _WORKER = """
 import importlib.util, os, sys, torch, torch.nn.functional as F
@@ -92,18 +83,8 @@ torch.distributed.destroy_process_group()
 
 def test_enqueue_gathers_variable_counts_across_ranks(tmp_path):
     counts = (3, 0)  # ranks may have different (even zero) valid keys
-    script = tmp_path / 'worker.py'
-    script.write_text(_WORKER)
-    env = dict(os.environ, MASTER_ADDR='127.0.0.1',
-               MASTER_PORT=str(_free_port()))
-    procs = [subprocess.Popen(
-        [sys.executable, str(script), str(r), '2', str(tmp_path),
-         ','.join(map(str, counts)), pixel_queue.__file__], env=env,
-        stderr=subprocess.PIPE)
-        for r in range(2)]
-    for p in procs:
-        _, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err.decode()[-2000:]
+    run_gloo_workers(tmp_path, _WORKER,
+                     [','.join(map(str, counts)), pixel_queue.__file__])
     torch.manual_seed(0)
     ref = PixelQueue(4, 16)
     ref.enqueue(torch.cat([_keys(n, seed=100 + r)

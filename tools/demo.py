@@ -11,12 +11,14 @@ then runs the real pipeline with the project's own tools:
 2. flow          ``tools/data/extract_flow.py --backend dis`` (OpenCV DIS, CPU)
 3. tracks        ``tools/data/track_points.py`` (forward-backward consistent tracks)
 4. anchors       statistics of PiCo's top-K anchor sampling on the training videos
-5. training      ``tools/train.py`` with the tiny CPU config, three runs from the
-                 same initial network and budget: Static(Frame), Static(Video), PiCo
+5. training      ``tools/train.py`` with the tiny CPU config: an encoder pre-trained
+                 by Static(Frame) (whole network), then per seed one initial
+                 network (that encoder frozen, new decoder + head) and three runs
+                 from it with the same budget: Static(Frame), Static(Video), PiCo
 6. export        ``tools/model_converters/pico2mm.py --target mmseg``
 7. probes        tracks probe (B5) on the held-out videos (headline: points that
                  moved) and the exact-GT benchmark (real photographs under known
-                 warps, test split)
+                 warps, test split), mean ± std over the seeds, goal check
 8. pictures      tracks GIF, augmented view pair, PCA-RGB before/after, curves
 
 Examples::
@@ -43,10 +45,10 @@ DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'pico', 'pico_r18-fpn_tiny_cpu.py')
 # Synthetic set (train/val videos, frames, size), tracking, training budget, probes.
 FULL = dict(train=4, val=2, frames=90, height=112, width=144, points=3000,
             iters=60, batch=8, probe_every=20, k=4, real_fps=25, real_short=128,
-            gt_pairs=24, gt_size=(128, 160))
+            gt_pairs=24, gt_size=(128, 160), enc_iters=150, seeds=(0, 1))
 QUICK = dict(train=2, val=1, frames=24, height=64, width=80, points=400,
              iters=4, batch=2, probe_every=2, k=2, real_fps=10, real_short=64,
-             gt_pairs=2, gt_size=(64, 80))
+             gt_pairs=2, gt_size=(64, 80), enc_iters=2, seeds=(0, 1))
 
 
 def parse_args(argv=None):
@@ -76,16 +78,34 @@ def parse_args(argv=None):
                    help='frame rate the videos are resampled to (default: 25 for '
                    'the real clips, 30 otherwise; --quick real clips: 10)')
     p.add_argument('--points', type=int, default=None, help='tracked points per video')
-    p.add_argument('--seed', type=int, default=0, help='seed of videos, init and training')
-    p.add_argument('--threads', type=int, default=2, help='CPU threads per stage')
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the generated videos, tracks and the encoder')
+    p.add_argument('--seeds', type=int, nargs='+', default=None,
+                   help='seeds of the compared runs (one init per seed, every '
+                   'arm trained from it); the tables give mean ± std over them')
+    p.add_argument('--encoder-iters', type=int, default=None,
+                   help='iterations of the Static(Frame) encoder pre-training')
+    p.add_argument('--encoder', default=None,
+                   help='checkpoint whose backbone is frozen instead of '
+                   'pre-training one')
+    p.add_argument('--threads', type=int, default=1,
+                   help='CPU threads per stage (1: robust on a shared 2-core '
+                   'machine, where 2 threads per training run were 3x slower)')
     args = p.parse_args(argv)
     preset = dict(QUICK if args.quick else FULL)
     for key, val in (('iters', args.iters), ('batch', args.batch_size),
-                     ('points', args.points)):
+                     ('points', args.points), ('enc_iters', args.encoder_iters),
+                     ('seeds', args.seeds)):
         if val is not None:
             preset[key] = val
-    if preset['iters'] < 1 or preset['batch'] < 1 or preset['points'] < 1:
-        p.error('--iters, --batch-size and --points must be >= 1')
+    if min(preset['iters'], preset['batch'], preset['points'],
+           preset['enc_iters']) < 1:
+        p.error('--iters, --batch-size, --points and --encoder-iters must be >= 1')
+    if len(set(preset['seeds'])) != len(preset['seeds']):
+        p.error('--seeds has duplicates')
+    if args.encoder and not osp.isfile(args.encoder):
+        p.exit(2, f'error: --encoder {args.encoder}: not a checkpoint file; pass '
+               'a .pth written by tools/train.py or leave it out\n')
     if not osp.isfile(args.config):
         p.exit(2, f'error: config {args.config} not found; pass --config with a '
                'PiCo training config (configs/pico/...)\n')
@@ -257,33 +277,7 @@ def main(args):
     video_root, lists, track_dir = d['video_root'], d['lists'], d['track_dir']
     val_tracks = d['val_tracks']
 
-    stage(5, 'training: Static(Frame), Static(Video), PiCo (same init and budget)')
-    from pico_mm.demo import arms
-    data = arms.DataSpec(lists['train'], video_root, track_dir, val_tracks)
-    budget = arms.Budget(pre['iters'], pre['batch'], pre['k'], pre['probe_every'])
-    gt_hook = dict(type='ExactGTProbeHook', split='val',
-                   pairs_per_kind=max(1, pre['gt_pairs'] // 3),
-                   size=pre['gt_size'], radii=(1, ), interval=pre['probe_every'])
-    common = arms.common_overrides(data, budget, args.seed, extra_hooks=[gt_hook])
-    init_ckpt, model = arms.make_init(osp.join(ws, 'configs', 'init.py'),
-                                      args.config, common, args.seed,
-                                      osp.join(ws, 'init.pth'))
-    runs = arms.train_arms(ws, args.config, common, init_ckpt,
-                           threads=args.threads, report=summary)
-
-    stage(6, 'export for MMSeg/MMDet')
-    export_main = st.tool_entry(tool('model_converters', 'pico2mm.py'))
-    from tqdm import tqdm
-    for name, run in tqdm(runs.items(), desc='export', unit='model'):
-        out = osp.join(ws, 'export', osp.basename(run['work_dir']) + '_mmseg.pth')
-        if export_main([run['ckpt'], out, '--target', 'mmseg']) != 0:
-            raise st.DemoError(f'export {name} failed: tools/model_converters/'
-                               f'pico2mm.py {run["ckpt"]} {out} --target mmseg')
-    summary(f'{len(runs)} checkpoints exported for MMSeg (keys verified) in '
-            f'{osp.join(ws, "export")}')
-
-    stage(7, 'probes: tracks (B5) on held-out videos, exact-GT benchmark')
-    from pico_mm.demo import report
+    from pico_mm.demo import arms, compare, report
     from pico_mm.evaluation import (headline, make_pair_set,
                                     probe_pairs_from_tracks)
     pairs = probe_pairs_from_tracks(val_tracks, pairs_per_video=4,
@@ -293,26 +287,82 @@ def main(args):
         raise st.DemoError('no tracked point lives across a 15-frame gap in the '
                            f'held-out videos ({val_tracks}); use longer clips')
     pair_set = make_pair_set('test', pre['gt_pairs'], pre['gt_size'])
+    seeds = list(pre['seeds'])
+
+    stage(5, 'training: encoder, then Static(Frame), Static(Video), PiCo on it '
+          f'(seeds {seeds})')
+    data = arms.DataSpec(lists['train'], video_root, track_dir, val_tracks)
+    quiet = arms.DataSpec(lists['train'], video_root, track_dir)
+    probe_every = pre['probe_every'] if args.quick else max(1, pre['iters'] // 5)
+    budget = arms.Budget(pre['iters'], pre['batch'], pre['k'], probe_every)
+    t0 = time.time()
+    if args.encoder:
+        enc_ckpt = osp.abspath(args.encoder)
+        summary(f'encoder: frozen backbone of {enc_ckpt}')
+    else:
+        enc_ckpt, _ = compare.pretrain_encoder(ws, args.config, data, budget,
+                                               pre['enc_iters'], args.seed,
+                                               args.threads, summary)
+    gt_hook = dict(type='ExactGTProbeHook', split='val',
+                   pairs_per_kind=max(1, pre['gt_pairs'] // 3),
+                   size=pre['gt_size'], radii=(1, ), interval=probe_every)
+    trained = []
+    for i, seed in enumerate(seeds):
+        # The first seed keeps the demo's layout (ws/init.pth, ws/train/<arm>)
+        # and logs the probes during training for the curves.
+        seed_dir = ws if i == 0 else osp.join(ws, f'seed_{seed}')
+        summary(f'seed {seed}: new decoder + head on the frozen encoder, '
+                f'{pre["iters"]} iterations per arm')
+        trained.append(compare.train_seed(
+            seed, seed_dir, args.config, data if i == 0 else quiet, budget,
+            arms.ARMS, enc_ckpt, args.threads, summary,
+            extra_hooks=[gt_hook] if i == 0 else ()))
+    train_s = time.time() - t0
+    ckpts0, model, runs = trained[0]
+
+    stage(6, 'export for MMSeg/MMDet')
+    export_main = st.tool_entry(tool('model_converters', 'pico2mm.py'))
+    from tqdm import tqdm
+    for name, run in tqdm(runs.items(), desc='export', unit='model'):
+        out = osp.join(ws, 'export', osp.basename(run['work_dir']) + '_mmseg.pth')
+        if export_main([run['ckpt'], out, '--target', 'mmseg']) != 0:
+            raise st.DemoError(f'export {name} failed: tools/model_converters/'
+                               f'pico2mm.py {run["ckpt"]} {out} --target mmseg')
+    summary(f'{len(runs)} checkpoints (seed {seeds[0]}) exported for MMSeg (keys '
+            f'verified) in {osp.join(ws, "export")}')
+
+    stage(7, 'probes: tracks (B5) on held-out videos, exact-GT benchmark')
     pca_frames = [pairs[0].frame_a, pairs[len(pairs) // 2].frame_b,
                   pairs[-1].frame_b]
-    ckpts = dict(init=init_ckpt, **{n: r['ckpt'] for n, r in runs.items()})
-    results, feats = report.score_models(model, ckpts, pairs, {'test': pair_set},
-                                         pca_frames)
+    per_seed, feats = [], {}
+    for i, (seed, (ckpts, _, _)) in enumerate(zip(seeds, trained)):
+        results, f = report.score_models(model, ckpts, pairs, {'test': pair_set},
+                                         pca_frames if i == 0 else ())
+        feats = feats or f
+        per_seed.append(dict(seed=seed, encoder=enc_ckpt, results=results))
+    results = per_seed[0]['results']
     tracks = {n: r['tracks'] for n, r in results.items()}
     exact = {n: r['exact_gt']['test'] for n, r in results.items()}
     st.write_json(osp.join(ws, 'probe.json'), tracks)
     st.write_json(osp.join(ws, 'exact_gt.json'), exact)
+    stats = compare.headline_stats(compare.aggregate(per_seed))
+    st.write_json(osp.join(ws, 'compare.json'), dict(
+        seeds=seeds, encoder=enc_ckpt, iters=pre['iters'],
+        encoder_iters=None if args.encoder else pre['enc_iters'],
+        headline=stats, goal=compare.goal_check(stats), per_seed=per_seed,
+        seconds=dict(training=train_s)))
     summary(f'tracks probe: {tracks["init"]["all"]["pairs"]} tracked points in '
             f'{len(pairs)} frame pairs, {tracks["init"]["pairs"]} of them moved; '
-            f'exact-GT: {len(pair_set.pairs)} pairs (test split); results in '
-            f'{osp.join(ws, "probe.json")}, {osp.join(ws, "exact_gt.json")}')
+            f'exact-GT: {len(pair_set.pairs)} pairs (test split); seed '
+            f'{seeds[0]} in {osp.join(ws, "probe.json")}, '
+            f'{osp.join(ws, "exact_gt.json")}, all seeds in '
+            f'{osp.join(ws, "compare.json")}')
 
     stage(8, 'pictures')
     pics = make_pictures(args, ws, tool, st, pca_frames, feats,
                          {n: r['work_dir'] for n, r in runs.items()},
                          runs['PiCo']['config'], val_tracks, video_root)
-    print('\n' + report.tracks_table({n: [r] for n, r in tracks.items()}))
-    print('\n' + report.exact_gt_table({n: [r] for n, r in exact.items()}))
+    print('\n' + compare.format_report(per_seed))
     print('\nPictures:')
     for k, v in pics.items():
         print(f'  {k:<22s} {v}')
@@ -320,7 +370,9 @@ def main(args):
     if not math.isfinite(tracks['init']['acc']):
         print('warning: no held-out tracked point moved more than one feature '
               'cell: the tracks probe has no headline (use longer clips)')
-    return 0 if all(math.isfinite(headline(r)) for r in exact.values()) else 1
+    return 0 if all(math.isfinite(headline(r)) for s in per_seed
+                    for r in (x['exact_gt']['test'] for x in s['results'].values())
+                    ) else 1
 
 
 def make_pictures(args, ws, tool, st, frames, feats, work_dirs, pico_cfg,

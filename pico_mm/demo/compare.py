@@ -19,13 +19,65 @@ from . import arms as A
 from . import report
 from .stages import write_json
 
-__all__ = ['ARM_CHOICES', 'run_seed', 'aggregate', 'headline_stats',
+__all__ = ['ARM_CHOICES', 'pretrain_encoder', 'train_seed', 'run_seed', 'aggregate', 'headline_stats',
            'goal_check', 'format_report', 'write_json']
 
 #: CLI names of the trained arms → ``(display name, frame_sampler)``.
 ARM_CHOICES = {'static_frame': A.ARMS[0], 'static_video': A.ARMS[1],
                'pico': A.ARMS[2]}
 STATIC = ('Static(Frame)', 'Static(Video)')
+
+
+def pretrain_encoder(seed_dir: str, base_config: str, data: 'A.DataSpec',
+                     budget: 'A.Budget', iters: int, seed: int, threads: int = 2,
+                     report_fn: Callable[[str], None] = print) -> Tuple[str, float]:
+    """Pre-train the whole network by Static(Frame) for ``iters`` iterations.
+
+    Writes ``seed_dir/encoder_init.pth``, ``seed_dir/configs/encoder*.py`` and
+    ``seed_dir/train/encoder``; ``data.probe_tracks`` is ignored (no hook).
+
+    Returns:
+        tuple: ``(checkpoint path, seconds)``.
+    """
+    data = A.DataSpec(data.train_list, data.video_root, data.track_dir)
+    pre = A.Budget(iters, budget.batch, budget.k, 0)
+    common0 = A.common_overrides(data, pre, seed)
+    init0, _ = A.make_init(osp.join(seed_dir, 'configs', 'encoder_init.py'),
+                           base_config, common0, seed,
+                           osp.join(seed_dir, 'encoder_init.pth'))
+    ckpt, secs = A.train_arm(
+        'encoder: Static(Frame)', 'static_frame',
+        osp.join(seed_dir, 'train', 'encoder'),
+        osp.join(seed_dir, 'configs', 'encoder.py'), base_config, common0,
+        init0, threads)
+    report_fn(f'encoder pre-trained by Static(Frame) (seed {seed}), {iters} '
+              f'iterations in {secs:.0f} s: {ckpt}')
+    return ckpt, secs
+
+
+def train_seed(seed: int, seed_dir: str, base_config: str, data: 'A.DataSpec',
+               budget: 'A.Budget', arms: Sequence[Tuple[str, str]],
+               encoder_ckpt: Optional[str] = None, threads: int = 2,
+               report_fn: Callable[[str], None] = print,
+               extra_hooks: Sequence[dict] = ()) -> tuple:
+    """Build one initial network (frozen ``encoder_ckpt`` backbone if given) and
+    train every arm from it.
+
+    Returns:
+        tuple: ``(ckpts, model, runs)``: ``{name: checkpoint}`` with ``init``
+        first, the initial model (for scoring), and ``train_arms``' result.
+    """
+    model_over = (dict(freeze_backbone=True, backbone_checkpoint=encoder_ckpt)
+                  if encoder_ckpt else None)
+    common = A.common_overrides(data, budget, seed, model=model_over,
+                                extra_hooks=extra_hooks)
+    init_ckpt, model = A.make_init(osp.join(seed_dir, 'configs', 'init.py'),
+                                   base_config, common, seed,
+                                   osp.join(seed_dir, 'init.pth'))
+    runs = A.train_arms(seed_dir, base_config, common, init_ckpt, arms, threads,
+                        report=report_fn)
+    ckpts = dict(init=init_ckpt, **{n: r['ckpt'] for n, r in runs.items()})
+    return ckpts, model, runs
 
 
 def run_seed(seed: int, seed_dir: str, base_config: str, data: 'A.DataSpec',
@@ -59,31 +111,15 @@ def run_seed(seed: int, seed_dir: str, base_config: str, data: 'A.DataSpec',
     seconds = {}
     enc_ckpt = None
     if encoder == 'static_frame':
-        pre = A.Budget(encoder_iters, budget.batch, budget.k, 0)
-        common0 = A.common_overrides(data, pre, seed)
-        init0, _ = A.make_init(osp.join(seed_dir, 'configs', 'encoder_init.py'),
-                               base_config, common0, seed,
-                               osp.join(seed_dir, 'encoder_init.pth'))
-        enc_ckpt, seconds['encoder'] = A.train_arm(
-            'encoder: Static(Frame)', 'static_frame',
-            osp.join(seed_dir, 'train', 'encoder'),
-            osp.join(seed_dir, 'configs', 'encoder.py'), base_config, common0,
-            init0, threads)
-        report_fn(f'seed {seed}: encoder pre-trained by Static(Frame), '
-                  f'{encoder_iters} iterations in {seconds["encoder"]:.0f} s')
+        enc_ckpt, seconds['encoder'] = pretrain_encoder(
+            seed_dir, base_config, data, budget, encoder_iters, seed, threads,
+            report_fn)
     elif encoder:
         enc_ckpt = osp.abspath(encoder)
-    model_over = (dict(freeze_backbone=True, backbone_checkpoint=enc_ckpt)
-                  if enc_ckpt else None)
-    common = A.common_overrides(data, budget, seed, model=model_over)
-    init_ckpt, model = A.make_init(osp.join(seed_dir, 'configs', 'init.py'),
-                                   base_config, common, seed,
-                                   osp.join(seed_dir, 'init.pth'))
-    runs = A.train_arms(seed_dir, base_config, common, init_ckpt, arms, threads,
-                        report=report_fn)
+    ckpts, model, runs = train_seed(seed, seed_dir, base_config, data, budget,
+                                    arms, enc_ckpt, threads, report_fn)
     seconds.update({n: r['seconds'] for n, r in runs.items()})
     t0 = time.time()
-    ckpts = dict(init=init_ckpt, **{n: r['ckpt'] for n, r in runs.items()})
     results, _ = report.score_models(model, ckpts, track_pairs, pair_sets)
     seconds['probes'] = time.time() - t0
     return dict(seed=seed, encoder=enc_ckpt, results=results, seconds=seconds)
@@ -158,6 +194,7 @@ def format_report(per_seed: List[dict]) -> str:
     if agg['tracks']:
         parts.append(report.tracks_table(agg['tracks']))
     stats = headline_stats(agg)
-    parts.append('Goal on the exact-GT test split (all@1):\n' +
-                 '\n'.join(goal_check(stats)))
+    split = 'test' if 'exact_gt/test' in stats else 'val'
+    parts.append(f'Goal on the exact-GT {split} split (all@1):\n' +
+                 '\n'.join(goal_check(stats, f'exact_gt/{split}')))
     return '\n\n'.join(parts)

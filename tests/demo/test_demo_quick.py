@@ -32,8 +32,12 @@ def test_demo_quick_all_stages(tmp_path):
     # 2 flow stores, 3 tracks
     assert len(glob.glob(osp.join(ws, 'flow', '*', '*.zip'))) == 3
     assert len(glob.glob(osp.join(ws, 'tracks', '*', '*.npz'))) == 3
-    # 5 training: same init, three runs with checkpoints and probe scalars
+    # 5 training: an encoder pre-trained by Static(Frame), then per seed one init
+    # (frozen encoder + new decoder/head) and three runs from it
+    assert glob.glob(osp.join(ws, 'train', 'encoder', 'iter_*.pth'))
     assert osp.isfile(osp.join(ws, 'init.pth'))
+    for run in ('static_frame', 'static_video', 'pico'):
+        assert glob.glob(osp.join(ws, 'seed_1', 'train', run, 'iter_*.pth')), run
     first_probe = {}
     for run in ('static_frame', 'static_video', 'pico'):
         assert glob.glob(osp.join(ws, 'train', run, 'iter_*.pth')), run
@@ -75,8 +79,28 @@ def test_demo_quick_all_stages(tmp_path):
         assert path in res.stdout
     assert 'Tracks probe (B5)' in res.stdout
     assert 'Exact-GT correspondence (test split' in res.stdout
-    for name in names + ['chance', 'no motion']:
-        assert sum(ln.startswith(name) for ln in res.stdout.splitlines()) == 2, name
+    lines = res.stdout.splitlines()
+    for name in names[:3] + ['chance', 'no motion']:
+        assert sum(ln.startswith(name) for ln in lines) == 2, name
+    # mean ± std over the two seeds, and the goal check (3 lines)
+    assert '2 seed(s): [0, 1]' in res.stdout
+    assert sum(ln.startswith('PiCo - ') for ln in lines) == 3
+    cmp = json.load(open(osp.join(ws, 'compare.json')))
+    assert [s['seed'] for s in cmp['per_seed']] == [0, 1]
+    assert len(cmp['headline']['exact_gt/test']['PiCo']['values']) == 2
+    # frozen encoder: every arm of every seed keeps the encoder's backbone
+    import torch
+    enc = glob.glob(osp.join(ws, 'train', 'encoder', 'iter_*.pth'))[0]
+
+    def backbone(path):
+        sd = torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+        return {k: v for k, v in sd.items() if k.startswith('backbone.')}
+
+    ref = backbone(enc)
+    for ck in glob.glob(osp.join(ws, '**', 'pico', 'iter_*.pth'), recursive=True):
+        got = backbone(ck)
+        assert got.keys() == ref.keys()
+        assert all(torch.equal(got[k], ref[k]) for k in ref), ck
     for i in range(1, 9):
         assert f'[{i}/8]' in res.stdout
 

@@ -50,11 +50,18 @@ def parse_args(argv=None):
                    '(default: --iters)')
     p.add_argument('--gt-pairs', type=int, default=None,
                    help='exact-GT pairs per kind and split (default: the demo\'s)')
+    p.add_argument('--gt-size', type=int, nargs=2, default=None, metavar=('H', 'W'),
+                   help='exact-GT frame size (default: the demo\'s)')
+    p.add_argument('--splits', nargs='+', choices=['val', 'test'],
+                   default=['val', 'test'],
+                   help='exact-GT splits scored; choose settings with --splits val '
+                   'and look at test only for the chosen one')
     p.add_argument('--data', choices=['real', 'synthetic', 'both'], default='real')
     p.add_argument('--videos', default=None, help='folder of your own videos')
     p.add_argument('--config', default=None, help='base training config')
     p.add_argument('--quick', action='store_true', help='tiny everything (tests)')
-    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--threads', type=int, default=1,
+                   help='CPU threads per training run')
     p.add_argument('--overwrite', action='store_true',
                    help='retrain seeds that already have results')
     args = p.parse_args(argv)
@@ -101,8 +108,8 @@ def main(argv=None):
     track_pairs = probe_pairs_from_tracks(data['val_tracks'], pairs_per_video=4,
                                           points_per_pair=256, seed=0,
                                           source_root=data['video_root'])
-    pair_sets = {s: make_pair_set(s, gt_pairs, pre['gt_size'])
-                 for s in ('val', 'test')}
+    gt_size = tuple(args.gt_size or pre['gt_size'])
+    pair_sets = {s: make_pair_set(s, gt_pairs, gt_size) for s in args.splits}
     arms = [compare.ARM_CHOICES[a] for a in args.arms]
     settings = dict(iters=pre['iters'], batch=pre['batch'], k=pre['k'],
                     arms=args.arms, encoder=args.encoder, encoder_iters=enc_iters,

@@ -172,3 +172,25 @@ def test_demo_data_choices(tmp_path):
     assert val[0] == 'val/carphone_pristine.mp4' and len(val) == 2
     for rel in train + val:
         assert osp.getsize(osp.join(root, rel)) > 1000
+
+
+def test_demo_seed_and_encoder_arguments(tmp_path, capsys):
+    """Defaults: two seeds, 300 + 300 iterations; bad values fail before any work."""
+    import pytest
+    demo = _demo_module()
+    args = demo.parse_args(['--work-dir', str(tmp_path / 'w')])
+    pre = args.preset
+    assert (list(pre['seeds']), pre['iters'], pre['enc_iters']) == ([0, 1], 300, 300)
+    assert args.threads == 1 and args.encoder is None
+    args = demo.parse_args(['--seeds', '3', '4', '5', '--iters', '7',
+                            '--encoder-iters', '2', '--work-dir', str(tmp_path)])
+    assert (args.preset['seeds'], args.preset['iters']) == ([3, 4, 5], 7)
+    assert args.preset['enc_iters'] == 2
+    for argv, msg in ((['--seeds', '1', '1'], '--seeds has duplicates'),
+                      (['--encoder', str(tmp_path / 'no.pth')],
+                       'not a checkpoint file'),
+                      (['--encoder-iters', '0'], 'must be >= 1')):
+        with pytest.raises(SystemExit) as e:
+            demo.parse_args(argv + ['--work-dir', str(tmp_path / 'w')])
+        assert e.value.code == 2 and msg in capsys.readouterr().err
+    assert not (tmp_path / 'w').exists()

@@ -22,6 +22,7 @@ def tool():
     (['--encoder', 'missing.pth'], "--encoder missing.pth: not a checkpoint"),
     (['--seeds', '0', '0'], '--seeds has duplicates'),
     (['--arms', 'moco'], "invalid choice: 'moco'"),
+    (['--splits', 'train'], "invalid choice: 'train'"),
 ])
 def test_bad_arguments(tool, tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as e:
@@ -39,3 +40,7 @@ def test_demo_arguments_are_shared(tool, tmp_path):
     dargs = demo.demo_args(args, stages.tool_module(demo.DEMO))
     assert dargs.preset['iters'] == 3 and dargs.preset['gt_pairs'] == 2
     assert dargs.data == 'synthetic' and dargs.seed == 0 and dargs.fps == 30
+    assert args.splits == ['val', 'test'] and args.gt_size is None
+    args = demo.parse_args(['--splits', 'val', '--gt-size', '64', '80',
+                            '--work-dir', str(tmp_path)])
+    assert args.splits == ['val'] and args.gt_size == [64, 80]

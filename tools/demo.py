@@ -45,7 +45,7 @@ DEFAULT_CONFIG = osp.join(ROOT, 'configs', 'pico', 'pico_r18-fpn_tiny_cpu.py')
 # Synthetic set (train/val videos, frames, size), tracking, training budget, probes.
 FULL = dict(train=4, val=2, frames=90, height=112, width=144, points=3000,
             iters=300, batch=8, probe_every=60, k=4, real_fps=25, real_short=128,
-            gt_pairs=24, gt_size=(128, 160), enc_iters=300, seeds=(0, 1))
+            gt_pairs=24, gt_size=(128, 160), enc_iters=300, seeds=(0, 1, 2))
 QUICK = dict(train=2, val=1, frames=24, height=64, width=80, points=400,
              iters=4, batch=2, probe_every=2, k=2, real_fps=10, real_short=64,
              gt_pairs=2, gt_size=(64, 80), enc_iters=2, seeds=(0, 1))

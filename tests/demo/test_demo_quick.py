@@ -175,12 +175,13 @@ def test_demo_data_choices(tmp_path):
 
 
 def test_demo_seed_and_encoder_arguments(tmp_path, capsys):
-    """Defaults: two seeds, 300 + 300 iterations; bad values fail before any work."""
+    """Defaults: three seeds, 300 + 300 iterations; bad values fail before any work."""
     import pytest
     demo = _demo_module()
     args = demo.parse_args(['--work-dir', str(tmp_path / 'w')])
     pre = args.preset
-    assert (list(pre['seeds']), pre['iters'], pre['enc_iters']) == ([0, 1], 300, 300)
+    assert list(pre['seeds']) == [0, 1, 2]
+    assert (pre['iters'], pre['enc_iters']) == (300, 300)
     assert args.threads == 1 and args.encoder is None
     args = demo.parse_args(['--seeds', '3', '4', '5', '--iters', '7',
                             '--encoder-iters', '2', '--work-dir', str(tmp_path)])

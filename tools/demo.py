@@ -359,9 +359,11 @@ def main(args):
             f'{osp.join(ws, "compare.json")}')
 
     stage(8, 'pictures')
-    pics = make_pictures(args, ws, tool, st, pca_frames, feats,
-                         {n: r['work_dir'] for n, r in runs.items()},
-                         runs['PiCo']['config'], val_tracks, video_root)
+    from pico_mm.demo.pictures import make_demo_pictures
+    pics = make_demo_pictures(osp.join(ws, 'pictures'), pca_frames, feats,
+                              {n: r['work_dir'] for n, r in runs.items()},
+                              runs['PiCo']['config'], val_tracks)
+    summary(f'{len(pics)} pictures in {osp.join(ws, "pictures")}')
     print('\n' + compare.format_report(per_seed))
     print('\nPictures:')
     for k, v in pics.items():
@@ -373,43 +375,6 @@ def main(args):
     return 0 if all(math.isfinite(headline(r)) for s in per_seed
                     for r in (x['exact_gt']['test'] for x in s['results'].values())
                     ) else 1
-
-
-def make_pictures(args, ws, tool, st, frames, feats, work_dirs, pico_cfg,
-                  val_tracks, video_root):
-    from pico_mm.demo.pictures import find_scalars, save_curves, save_pca_figure
-    pic_dir = osp.join(ws, 'pictures')
-    os.makedirs(pic_dir, exist_ok=True)
-    pics = {}
-    gif = osp.join(pic_dir, 'tracks.gif')
-    try:
-        st.run_tool(st.python_cmd(tool('vis', 'show_tracks.py'), val_tracks[0],
-                                  gif, '--frames', '0:60', '--max-tracks', 150),
-                    'show_tracks')
-        pics['tracks (GIF)'] = gif
-    except st.DemoError as e:
-        print(f'warning: {e}')
-    views = osp.join(pic_dir, 'views.png')
-    try:
-        st.run_tool(st.python_cmd(tool('vis', 'show_views.py'), pico_cfg,
-                                  '--out', views), 'show_views')
-        pics['view pair (PNG)'] = views
-    except st.DemoError as e:
-        print(f'warning: {e}')
-    if frames:
-        pics['PCA-RGB (PNG)'] = save_pca_figure(
-            osp.join(pic_dir, 'pca_features.png'), frames, feats,
-            title='PCA-RGB of the dense embedding, held-out frames')
-    runs = {n: find_scalars(d) for n, d in work_dirs.items()}
-    runs = {n: p for n, p in runs.items() if p}
-    if runs:
-        pics['curves (PNG)'] = save_curves(
-            osp.join(pic_dir, 'curves.png'), runs,
-            keys=('loss', 'probe/acc', 'exact_gt/all@1'),
-            title='training loss, tracks probe (moving points of held-out videos) '
-            'and exact-GT accuracy (val split)')
-    summary(f'{len(pics)} pictures in {pic_dir}')
-    return pics
 
 
 def cli(argv=None):

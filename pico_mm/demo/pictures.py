@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 __all__ = [
     'pca_rgb', 'save_pca_figure', 'read_scalars', 'find_scalars',
-    'save_curves'
+    'save_curves', 'make_demo_pictures'
 ]
 
 
@@ -194,3 +194,56 @@ def save_curves(path: str, runs: Dict[str, str],
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save_figure(fig, path)
+
+
+def make_demo_pictures(pic_dir: str, frames: Sequence[np.ndarray],
+                       feats: Dict[str, list], work_dirs: Dict[str, str],
+                       pico_cfg: str, val_tracks: Sequence[str]) -> Dict[str, str]:
+    """The demo's pictures: tracks GIF, a PiCo view pair, PCA-RGB, curves.
+
+    The GIF and the view pair come from ``tools/vis/show_tracks.py`` and
+    ``tools/vis/show_views.py`` (run as a user would); a failing one is a warning.
+
+    Args:
+        pic_dir (str): Output folder.
+        frames (Sequence[np.ndarray]): H×W×3 uint8 BGR frames of the PCA figure.
+        feats (dict): ``{model: [C×h×w embedding per frame]}``.
+        work_dirs (dict): ``{run: training work dir}`` (curves from scalars.json).
+        pico_cfg (str): PiCo run config (for the view pair).
+        val_tracks (Sequence[str]): Held-out track files (the GIF uses the first).
+
+    Returns:
+        dict: ``{picture name: path}`` of the pictures written.
+    """
+    from .stages import DemoError, python_cmd, run_tool
+    vis = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+                   'tools', 'vis')
+    os.makedirs(pic_dir, exist_ok=True)
+    pics = {}
+    gif = osp.join(pic_dir, 'tracks.gif')
+    views = osp.join(pic_dir, 'views.png')
+    for name, out, cmd, desc in (
+            ('tracks (GIF)', gif, python_cmd(
+                osp.join(vis, 'show_tracks.py'), val_tracks[0], gif, '--frames',
+                '0:60', '--max-tracks', 150), 'show_tracks'),
+            ('view pair (PNG)', views, python_cmd(
+                osp.join(vis, 'show_views.py'), pico_cfg, '--out', views),
+             'show_views')):
+        try:
+            run_tool(cmd, desc)
+            pics[name] = out
+        except DemoError as e:
+            print(f'warning: {e}')
+    if len(frames):
+        pics['PCA-RGB (PNG)'] = save_pca_figure(
+            osp.join(pic_dir, 'pca_features.png'), frames, feats,
+            title='PCA-RGB of the dense embedding, held-out frames')
+    runs = {n: find_scalars(d) for n, d in work_dirs.items()}
+    runs = {n: p for n, p in runs.items() if p}
+    if runs:
+        pics['curves (PNG)'] = save_curves(
+            osp.join(pic_dir, 'curves.png'), runs,
+            keys=('loss', 'probe/acc', 'exact_gt/all@1'),
+            title='training loss, tracks probe (moving points of held-out videos) '
+            'and exact-GT accuracy (val split)')
+    return pics

@@ -23,7 +23,7 @@ then runs the real pipeline with the project's own tools:
 
 Examples::
 
-    python tools/demo.py                              # work_dirs/demo, ~minutes
+    python tools/demo.py                              # work_dirs/demo, ~13 min
     python tools/demo.py --videos ~/clips --work-dir work_dirs/my_demo
     python tools/demo.py --data synthetic             # generated videos only
     python tools/demo.py --quick                      # reduced mode (tests)

@@ -1,5 +1,5 @@
 # pico_mm — the two commands a new user runs:
-#   make demo   set up .venv and run the end-to-end demo on generated videos (CPU)
+#   make demo   set up .venv and run the end-to-end demo on real sample clips (CPU)
 #   make test   set up .venv and run the test suite (CPU)
 PY := .venv/bin/python
 PYTEST_ARGS ?=

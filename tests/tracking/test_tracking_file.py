@@ -13,20 +13,26 @@ from pico_mm.tracking.track_file import round_fp16
 torch.set_num_threads(1)
 
 
-def _noisy_tracks(seed=0, n=400, t=25, h=40, w=56):
-    """Tracks on smooth random flow with noisy backward flow (varied terms)."""
+def _noisy_tracks(seed=0, n=400, t=25, h=40, w=56, scale=2.0, noise=0.3,
+                  **track_kw):
+    """Tracks on smooth random flow (std ``scale`` px) with backward flow
+    noisy by ``noise`` px, so the consistency terms vary.
+
+    ``track_kw`` (e.g. ``alpha``, ``beta``) go to ``track_video``.
+    """
     rng = np.random.default_rng(seed)
     import cv2
     fwd, bwd = [], []
     for _ in range(t - 1):
-        f = cv2.resize(rng.normal(0, 2, (5, 7, 2)).astype(np.float32),
+        f = cv2.resize(rng.normal(0, scale, (5, 7, 2)).astype(np.float32),
                        (w, h), interpolation=cv2.INTER_CUBIC)
-        b = -f + rng.normal(0, 0.3, f.shape).astype(np.float32)
+        b = -f + rng.normal(0, noise, f.shape).astype(np.float32)
         fwd.append(f)
         bwd.append(b)
     meta = dict(source='v.mp4', fps=30, short_side=h, flow_path='v.zip')
     return track_video(lambda i: (fwd[i], bwd[i]), t, (h, w), n,
-                       np.random.default_rng(seed), device='cpu', meta=meta)
+                       np.random.default_rng(seed), device='cpu', meta=meta,
+                       **track_kw)
 
 
 def test_round_trip(tmp_path):
@@ -88,17 +94,7 @@ def test_rethreshold_only_shortens(tmp_path):
 def test_rethreshold_agrees_with_tracking_strictly():
     """Cutting stored tracks at (a, b) == tracking afresh at (a, b)."""
     loose = _noisy_tracks(2)
-    rng = np.random.default_rng(2)
-    import cv2
-    fwd, bwd = [], []
-    for _ in range(24):
-        f = cv2.resize(rng.normal(0, 2, (5, 7, 2)).astype(np.float32),
-                       (56, 40), interpolation=cv2.INTER_CUBIC)
-        fwd.append(f)
-        bwd.append(-f + rng.normal(0, 0.3, f.shape).astype(np.float32))
-    strict = track_video(lambda i: (fwd[i], bwd[i]), 25, (40, 56), 400,
-                         np.random.default_rng(2), alpha=0.005, beta=0.3,
-                         device='cpu')
+    strict = _noisy_tracks(2, alpha=0.005, beta=0.3)
     cut = loose.rethreshold(0.005, 0.3)
     # once cut, the cut tracks cannot be loosened back either
     with pytest.raises(LooserThresholdError, match='already cut'):
@@ -120,17 +116,8 @@ def test_one_store_gives_every_sweep_point(tmp_path):
                       'track_points_sweep')
     args = tool.module.parse_args(['flow', 'out'])
     assert (args.alpha, args.beta) == (0.02, 1.0)  # loosest shipped point
-    rng = np.random.default_rng(5)
-    import cv2
-    fwd, bwd = [], []
-    for _ in range(24):
-        f = cv2.resize(rng.normal(0, 3, (5, 7, 2)).astype(np.float32),
-                       (56, 40), interpolation=cv2.INTER_CUBIC)
-        fwd.append(f)
-        bwd.append(-f + rng.normal(0, 0.4, f.shape).astype(np.float32))
-    tracks = track_video(lambda i: (fwd[i], bwd[i]), 25, (40, 56), 600,
-                         np.random.default_rng(5), alpha=args.alpha,
-                         beta=args.beta, device='cpu')
+    tracks = _noisy_tracks(5, n=600, scale=3.0, noise=0.4, alpha=args.alpha,
+                           beta=args.beta)
     path = str(tmp_path / 'v.npz')
     save_tracks(path, tracks)
     mean_len = {a: load_tracks(path, alpha=a, beta=0.5).length.mean()

@@ -15,11 +15,12 @@ Choose settings on ``val``; report ``test``. See docs/evaluation.md.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from pico_mm.utils.batch_job import atomic_write_bytes  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -123,12 +124,7 @@ def main(argv=None):
         out = dict(pair_sets={s: ps.describe() for s, ps in sets.items()},
                    models={n: dict(checkpoint=osp.abspath(p), **results[n])
                            for n, p in args.models})
-        d = osp.dirname(osp.abspath(args.out))
-        os.makedirs(d, exist_ok=True)
-        tmp = args.out + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(out, f, indent=1)
-        os.replace(tmp, args.out)
+        atomic_write_bytes(args.out, json.dumps(out, indent=1).encode())
         print(f'\nresults: {args.out}')
     return 0
 

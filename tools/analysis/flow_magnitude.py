@@ -22,6 +22,8 @@ import numpy as np
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
+from pico_mm.utils.batch_job import atomic_write_bytes  # noqa: E402
+
 BOUNDS = (10.0, 20.0, 32.0, 40.0)
 PCTS = (50, 90, 99, 99.9)
 
@@ -83,8 +85,7 @@ def main(argv=None) -> int:
         row += [f'{s["clipped"][str(b)]:.4%}' for b in BOUNDS]
         print(' | '.join(row))
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=1)
+        atomic_write_bytes(args.json, json.dumps(results, indent=1).encode())
     return 0
 
 

@@ -26,6 +26,8 @@ import numpy as np
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
+from pico_mm.utils.batch_job import atomic_write_bytes  # noqa: E402
+
 SAMPLERS = ('anchor', 'static_video', 'static_frame', 'random')
 
 
@@ -122,8 +124,7 @@ def main(argv=None) -> int:
               f'{ms(r["packed"])} | {r["no_pair_frac"]:.1%} | {ms(r["gap"])} | '
               f'{r["gap"]["median"]:g} | {r["gap"]["max"]}')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(results, f, indent=1)
+        atomic_write_bytes(args.json, json.dumps(results, indent=1).encode())
     return 0
 
 

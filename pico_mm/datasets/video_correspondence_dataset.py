@@ -133,7 +133,6 @@ class VideoCorrespondenceDataset(BaseDataset):
         self.fps, self.short_side = fps, short_side
         self.track_suffix = track_suffix
         self._warned_fallback = False
-        self._budget = None  # set per sample by _sample_tracks
         self._frames = LRUCache(frame_cache_size)
         self._tracks = LRUCache(track_cache_size)
         self._num_frames: Dict[str, int] = {}
@@ -277,6 +276,11 @@ class VideoCorrespondenceDataset(BaseDataset):
         ``'anchor'`` and both static samplers make the same draws from
         ``rng`` (PiCo's anchor sampling), so from the same generator state
         they return the same frames and anchor points.
+
+        Returns:
+            tuple: ``tracks``, ``(t1, t2)``, ``p1``, ``p2`` (M×2) and the
+            pair budget: PiCo's frame-2 points (M×2) for the static
+            samplers, else None.
         """
         tracks = self._load_tracks(info)
         if self.frame_sampler == 'random':
@@ -295,12 +299,13 @@ class VideoCorrespondenceDataset(BaseDataset):
         t1, t2 = int(fs.anchor), int(fs.frames[i])
         p1 = np.asarray(fs.src[i], np.float32).reshape(-1, 2)
         p2 = np.asarray(fs.dst[i], np.float32).reshape(-1, 2)
-        if self.frame_sampler in ('static_video', 'static_frame'):
-            self._budget = p2  # PiCo's frame-2 points: pair budget of views
-            p2 = p1.copy()  # identity correspondence (zero flow)
-            if self.frame_sampler == 'static_frame':
-                t2 = t1
-        return tracks, (t1, t2), p1, p2
+        if self.frame_sampler not in ('static_video', 'static_frame'):
+            return tracks, (t1, t2), p1, p2, None
+        if self.frame_sampler == 'static_frame':
+            t2 = t1
+        # identity correspondence (zero flow); PiCo's frame-2 points are the
+        # pair budget of the views
+        return tracks, (t1, t2), p1, p1.copy(), p2
 
     def _sample_static_fallback(self, info: Dict,
                                 rng: np.random.Generator):
@@ -320,7 +325,7 @@ class VideoCorrespondenceDataset(BaseDataset):
         t2 = t1
         if self.frame_sampler == 'static_video' and n > 1:
             t2 = int((t1 + rng.integers(1, n)) % n)
-        return None, (t1, t2), None, None
+        return None, (t1, t2), None, None, None
 
     def prepare_sample(self, idx: int, rng: np.random.Generator) -> Dict:
         """Frames and correspondences of video ``idx`` (before the pipeline).
@@ -333,13 +338,13 @@ class VideoCorrespondenceDataset(BaseDataset):
             dict: See the class docstring.
         """
         info = self.get_data_info(idx)
-        self._budget = None
         path = self.track_path(info)
         if self.frame_sampler in ('anchor', 'random') or (
                 path is not None and osp.isfile(path)):
-            tracks, (t1, t2), p1, p2 = self._sample_tracks(info, rng)
+            sample = self._sample_tracks(info, rng)
         else:
-            tracks, (t1, t2), p1, p2 = self._sample_static_fallback(info, rng)
+            sample = self._sample_static_fallback(info, rng)
+        tracks, (t1, t2), p1, p2, budget = sample
         img1, img2 = self._frames_at(info, (t1, t2),
                                      self._decode_args(tracks))
         h, w = img1.shape[:2]
@@ -354,8 +359,7 @@ class VideoCorrespondenceDataset(BaseDataset):
             p1 = np.stack([rng.uniform(0, w - 1, m),
                            rng.uniform(0, h - 1, m)], 1).astype(np.float32)
             p2 = p1.copy()
-        extra = {} if self._budget is None else dict(
-            points2_budget=self._budget)
+        extra = {} if budget is None else dict(points2_budget=budget)
         return dict(
             **extra,
             img=img1, img2=img2.copy() if t1 == t2 else img2,

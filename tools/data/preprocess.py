@@ -111,11 +111,11 @@ def main(argv=None) -> int:
         import torch
         torch.set_num_threads(args.threads)
     # the stores are already this shard's: track all of them here
-    summary, log = track_points.run_tracking(stores, track_dir, args, (0, 1),
-                                             not args.no_progress, shard)
+    summary, log, stops = track_points.run_tracking(
+        stores, track_dir, args, (0, 1), not args.no_progress, shard)
     print(summary.format())
-    if summary.stop_counts:
-        print(track_points.format_stop_counts(summary.stop_counts))
+    if stops:
+        print(track_points.format_stop_counts(stops))
     print(f'log: {log}')
     return summary.exit_code
 

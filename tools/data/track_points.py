@@ -173,7 +173,7 @@ def check_track_args(args) -> str:
 
 def run_tracking(stores, out_dir: str, args, shard, progress: bool = True,
                  log_shard=None):
-    """Track ``stores`` (``(rel, path)`` list) with batch_job; returns summary.
+    """Track ``stores`` (``(rel, path)`` list) with batch_job.
 
     Args:
         stores (list[tuple[str, str]]): Stores to track (all shards).
@@ -186,7 +186,8 @@ def run_tracking(stores, out_dir: str, args, shard, progress: bool = True,
             name (default ``shard``).
 
     Returns:
-        tuple: ``(JobSummary, log_path)``.
+        tuple: ``(JobSummary, log_path, stop_counts)``, the last a dict stop
+        name -> tracks of the videos tracked in this run.
     """
     items = [
         JobItem(rel, osp.join(out_dir, rel + '.npz'), path)
@@ -203,8 +204,7 @@ def run_tracking(stores, out_dir: str, args, shard, progress: bool = True,
     summary = run_jobs(items, worker, shard=shard[0], num_shards=shard[1],
                        log_path=log, desc='track_points',
                        overwrite=args.overwrite, progress=progress)
-    summary.stop_counts = stop_counts
-    return summary, log
+    return summary, log, stop_counts
 
 
 def main(argv=None) -> int:
@@ -228,11 +228,11 @@ def main(argv=None) -> int:
         import torch
         cv2.setNumThreads(args.threads)
         torch.set_num_threads(args.threads)
-    summary, log = run_tracking(stores, args.out_dir, args, shard,
-                                not args.no_progress)
+    summary, log, stop_counts = run_tracking(stores, args.out_dir, args,
+                                             shard, not args.no_progress)
     print(summary.format())
-    if summary.stop_counts:
-        print(format_stop_counts(summary.stop_counts))
+    if stop_counts:
+        print(format_stop_counts(stop_counts))
     print(f'log: {log}')
     return summary.exit_code
 

@@ -117,7 +117,9 @@ def main(argv=None):
 
             def run(prefetch, provider=None):
                 with FlowReader(store) as r:
-                    tracker = PointTracker(device=device, prefetch=prefetch)
+                    # the tool's settings: saturation test at the store bound
+                    tracker = PointTracker(device=device, prefetch=prefetch,
+                                           saturation_bound=r.bound)
                     start, xy = sample_seeds(points, n, (h, w),
                                              np.random.default_rng(0))
                     return tracker.track(provider or r.read, n, (h, w),

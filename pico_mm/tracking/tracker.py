@@ -196,20 +196,19 @@ class PointTracker:
             raise ValueError(
                 f'flow of shape {tuple(fwd_t.shape[2:])}/'
                 f'{tuple(bwd_t.shape[2:])} does not match frame size {size}')
+        fields = (fwd_t, bwd_t)  # before the gradient channel is added
         if self.motion_boundary:
             fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t)], dim=1)
-        if self.sat_level is not None:
-            fwd_t = torch.cat([fwd_t, self._clipped(fwd_t[:, :2])], dim=1)
-            bwd_t = torch.cat([bwd_t, self._clipped(bwd_t)], dim=1)
         sampled = sample_points(fwd_t, pos, size, params)
         flow = sampled[:2]
         new = pos + flow
         back = sample_points(bwd_t, new, size, params)
-        saturated = None
-        if self.sat_level is not None:
-            # bilinear weights > 0 on any clipped pixel of either sample
-            saturated = (sampled[-1] > 0) | (back[2] > 0)
-            back = back[:2]
+        # bilinear weights > 0 on any clipped pixel of either sample
+        saturated = torch.zeros_like(pos[0], dtype=torch.bool)
+        for field, at in zip(fields, (pos, new)):
+            mask = self._clipped(field)
+            if mask is not None:
+                saturated |= sample_points(mask, at, size, params)[0] > 0
         # rows of (w+ŵ, w, ŵ) squared, x² + y² -> |w+ŵ|², |w|², |ŵ|²
         sq = torch.stack([flow + back, flow, back]).square_()
         sq = sq[:, 0] + sq[:, 1]
@@ -220,15 +219,27 @@ class PointTracker:
         ok = consistent & inside
         if self.motion_boundary:
             ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)  # motion boundary
-        if saturated is None:
-            saturated = torch.zeros_like(ok)
-        else:
-            ok &= ~saturated
+        ok &= ~saturated
         return new, ok, terms, (inside, consistent, saturated)
 
-    def _clipped(self, flow: torch.Tensor) -> torch.Tensor:
-        """1×1×H×W float mask of pixels with a component at the bound."""
-        return (flow.abs() >= self.sat_level).any(dim=1, keepdim=True).to(
+    def _clipped(self, flow: torch.Tensor) -> Optional[torch.Tensor]:
+        """1×1×H×W float mask of pixels with a component at the bound.
+
+        None when the test is off or no pixel is clipped: one min/max
+        reduction, so frames without clipping (most) skip the dense mask.
+        The reductions run on the H×W×2 memory order of ``to_chw_tensor``'s
+        view (several times faster on CPU than over the permuted strides).
+
+        Args:
+            flow (torch.Tensor): 1×2×H×W flow (a view of H×W×2 memory).
+        """
+        if self.sat_level is None:
+            return None
+        hwc = flow.permute(0, 2, 3, 1)
+        lo, hi = torch.aminmax(hwc)
+        if max(-float(lo), float(hi)) < self.sat_level:
+            return None
+        return (hwc.abs() >= self.sat_level).any(dim=3).unsqueeze(1).to(
             flow.dtype)
 
     @staticmethod

@@ -61,20 +61,33 @@ def clip_stats(flows: np.ndarray) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from pico_mm.flow import load_frames
+    from tqdm import tqdm
+
+    from pico_mm.flow import VideoReadError, load_frames
     from pico_mm.flow.backends import build_backend
     kw = {} if args.backend == 'dis' else dict(checkpoint=args.checkpoint)
-    backend = build_backend(args.backend, **kw)
+    try:
+        backend = build_backend(args.backend, **kw)
+    except (ValueError, OSError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     results = {}
-    for video in args.videos:
-        frames = np.stack(load_frames(video, None, fps=args.fps,
-                                      short_side=args.short_side))
+    for video in tqdm(args.videos, desc='flow_magnitude', unit='video'):
+        try:
+            frames = np.stack(load_frames(video, None, fps=args.fps,
+                                          short_side=args.short_side))
+        except VideoReadError as e:
+            print(f'error: {e} (skipped)', file=sys.stderr)
+            continue
         idx = np.arange(0, len(frames) - 1, args.stride)
         fwd, bwd = backend(frames[idx], frames[idx + 1])
         stats = clip_stats(np.concatenate([fwd, bwd]))
         stats.update(frames=int(len(frames)), pairs=int(len(idx)),
                      size=list(frames.shape[1:3]))
         results[video] = stats
+    if not results:
+        print('error: no readable video among the inputs', file=sys.stderr)
+        return 2
     head = ('video', 'HxW', 'pairs') + tuple(f'p{q}' for q in PCTS) + tuple(
         f'>{b:g}px' for b in BOUNDS)
     print(' | '.join(head))

@@ -23,6 +23,7 @@ import random
 import sys
 
 import numpy as np
+from tqdm import tqdm
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
@@ -72,7 +73,7 @@ def collect(dataset, num: int, seed: int) -> dict:
 
     dataset.prepare_sample = spy
     try:
-        for i in range(num):
+        for i in tqdm(range(num), desc=dataset.frame_sampler, unit='sample'):
             sample = dataset[i % len(dataset)]['data_samples']
             raw.append(last[0])
             views.append(int(sample.num_pairs))
@@ -102,16 +103,21 @@ def main(argv=None) -> int:
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmselfsup.registry import DATASETS
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmselfsup'))
-    results = {}
-    for sampler in args.samplers:
-        ds_cfg = dict(cfg.train_dataloader.dataset, frame_sampler=sampler)
-        dataset = DATASETS.build(ds_cfg)
-        results[sampler] = summarise(collect(dataset, args.samples,
-                                             args.seed))
+    try:
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        init_default_scope(cfg.get('default_scope', 'mmselfsup'))
+        results = {}
+        for sampler in args.samplers:
+            ds_cfg = dict(cfg.train_dataloader.dataset, frame_sampler=sampler)
+            dataset = DATASETS.build(ds_cfg)
+            results[sampler] = summarise(collect(dataset, args.samples,
+                                                 args.seed))
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
+        print(f'error: {args.config}: {type(e).__name__}: {e}',
+              file=sys.stderr)
+        return 2
 
     def ms(d):
         return f'{d["mean"]:.1f} ± {d["std"]:.1f}'

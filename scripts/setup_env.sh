@@ -10,20 +10,34 @@
 #   2. base          torch/torchvision/numpy/opencv/mmengine (+ build tools)
 #   3. mmcv          mmcv 2.0.1 built from the PyPI sdist with compiled ops
 #                    (-std=c++14 rewritten to -std=c++20 for torch 2.14 headers);
-#                    the wheel is cached in $PICO_MM_CACHE keyed by
-#                    (mmcv, torch, python, cuda/arch) so a second install takes seconds.
+#                    CPU or CUDA ops as scripts/cuda_build_plan.py decides (a
+#                    visible GPU, a CUDA toolkit, FORCE_CUDA; see there), from
+#                    the INSTALLED mmcv's real state, so a CPU-only mmcv is
+#                    rebuilt once CUDA ops are wanted; the wheel is cached in
+#                    $PICO_MM_CACHE keyed by (mmcv, torch, python, cuda+archs)
+#                    so a second install takes seconds.
 #   4. openmmlab     mmcls, mmselfsup, mmdet, mmsegmentation (+ ftfy, regex, pycocotools)
 #   5. opencv        keep only opencv-python-headless (mmengine pulls opencv-python)
 #   6. pico_mm       pip install -e . (editable)
-# A stamp file (.venv/.pico_mm_stamp) holds the hash of the requirement files;
-# when it matches, the script does nothing.
+#   7. check         imports; RoIAlign and nms run on the GPU when one is visible
+#                    (one line naming the fix if they fail).
+# A stamp file (.venv/.pico_mm_stamp) holds the hash of the requirement files
+# and this script (line 1) and the mmcv build (line 2: its cache key, with the
+# CUDA version and archs); when line 1 matches and the installed mmcv is what
+# scripts/cuda_build_plan.py wants for this machine, the script does nothing.
 #
 # Environment:
 #   PYTHON          interpreter to create the venv with (default: python3.11)
 #   PICO_MM_CACHE   wheel cache (default: ~/.cache/pico_mm)
-#   FORCE_CUDA=1    build mmcv's CUDA ops even when no GPU is visible
-#                   (set TORCH_CUDA_ARCH_LIST, e.g. "9.0", and put the
-#                   nvidia/cu13/include folder of the torch install on CPATH).
+#   FORCE_CUDA=1    build mmcv's CUDA ops even when no GPU is visible (login
+#                   node): needs TORCH_CUDA_ARCH_LIST, e.g. "9.0" (H100/H200),
+#                   "8.0" (A100), and nvcc of torch's CUDA major version.
+#   FORCE_CUDA=0    CPU-only ops on purpose, even with a GPU or nvcc.
+#   TORCH_CUDA_ARCH_LIST  archs of the CUDA ops (default: the visible GPUs').
+#   TORCH_INDEX_URL torch/torchvision from this index, e.g.
+#                   https://download.pytorch.org/whl/cu126 (CUDA 12.6: needs
+#                   nvcc 12.x for mmcv's CUDA ops, driver >= 560); default:
+#                   PyPI's torch 2.14.1 = CUDA 13 (nvcc 13.x, driver >= 580).
 #   MAX_JOBS        parallel compile jobs for mmcv (default: nproc)
 #   MAKE, CXX       make and C++ compiler to check for (default: make, c++)
 #   PICO_MM_MIN_FREE_GB  free disk space required (GB, default 10: .venv takes
@@ -76,10 +90,27 @@ if [[ ${1:-} == --check-prereqs ]]; then
     if check_prereqs; then step "prerequisites ok"; exit 0; else exit 1; fi
 fi
 
-stamp_hash=$(cat requirements/*.txt setup.py scripts/setup_env.sh | sha256sum | cut -c1-16)
-if [[ -f $VENV/.pico_mm_stamp && $(cat "$VENV/.pico_mm_stamp") == "$stamp_hash" ]]; then
-    step "environment up to date ($VENV)"
-    exit 0
+stamp_hash=$( (cat requirements/*.txt setup.py scripts/setup_env.sh \
+    scripts/cuda_build_plan.py; echo "${TORCH_INDEX_URL:-}") | sha256sum | cut -c1-16)
+MMCV_RECORD=$VENV/.pico_mm_mmcv_key
+# Sets MMCV_KEY, MMCV_CUDA, MMCV_ARCH, MMCV_ACTION, MMCV_WHY (or fails with
+# one line naming the fix).
+mmcv_plan() {
+    local out
+    out=$("$PY" scripts/cuda_build_plan.py plan --record "$MMCV_RECORD") || {
+        echo "[setup_env] FAILED at step: $CURRENT_STEP" >&2; exit 1; }
+    eval "$out"
+}
+CURRENT_STEP=mmcv-plan
+if [[ -f $VENV/.pico_mm_stamp && $(head -1 "$VENV/.pico_mm_stamp") == "$stamp_hash" ]]; then
+    trap - ERR
+    mmcv_plan
+    trap fail ERR
+    if [[ $MMCV_ACTION == keep ]]; then
+        step "environment up to date ($VENV; mmcv $MMCV_KEY)"
+        exit 0
+    fi
+    step "mmcv needs a new build: $MMCV_WHY"
 fi
 
 CURRENT_STEP=prerequisites
@@ -96,26 +127,31 @@ if [[ ! -x $PY ]]; then
 fi
 
 CURRENT_STEP=base
+if [[ -n ${TORCH_INDEX_URL:-} ]]; then
+    want=${TORCH_INDEX_URL%/}; want=${want##*/}
+    have=$("$PY" -c 'import torch; print(torch.__version__.partition("+")[2])' 2>/dev/null || true)
+    if [[ $have != "$want" ]]; then
+        step "installing torch/torchvision from $TORCH_INDEX_URL (+$want; had +${have:-none})"
+        "${PIP[@]}" uninstall -q -y torch torchvision >/dev/null 2>&1 || true
+        "${PIP[@]}" install -q -c "$CONSTRAINTS" --index-url "$TORCH_INDEX_URL" \
+            --extra-index-url https://pypi.org/simple torch torchvision
+    fi
+fi
 step "installing torch, numpy, opencv, mmengine (pinned)"
 "${PIP[@]}" install -q -c "$CONSTRAINTS" "setuptools==80.9.0" wheel ninja \
     torch torchvision numpy opencv-python-headless mmengine
 
 CURRENT_STEP=mmcv
-if "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.0.1'" 2>/dev/null; then
-    step "mmcv 2.0.1 with ops already installed"
+trap - ERR
+mmcv_plan
+trap fail ERR
+if [[ $MMCV_ACTION == keep ]]; then
+    step "mmcv 2.0.1 kept: $MMCV_WHY"
 else
-    key=$("$PY" - <<'PY'
-import os, sys, torch
-cuda = 'cpu'
-if torch.cuda.is_available() or os.environ.get('FORCE_CUDA') == '1':
-    arch = os.environ.get('TORCH_CUDA_ARCH_LIST', 'auto').replace(' ', '_').replace(';', '_')
-    cuda = f'cu{torch.version.cuda}-{arch}'
-print(f"mmcv2.0.1-torch{torch.__version__.split('+')[0]}-py{sys.version_info[0]}{sys.version_info[1]}-{cuda}")
-PY
-)
-    wheel_dir=$CACHE/wheels/$key
+    step "mmcv 2.0.1 ($MMCV_KEY): $MMCV_WHY"
+    wheel_dir=$CACHE/wheels/$MMCV_KEY
     if ! ls "$wheel_dir"/mmcv-2.0.1-*.whl >/dev/null 2>&1; then
-        step "building mmcv 2.0.1 with ops ($key); takes ~7 min on 2 cores"
+        step "building mmcv 2.0.1 with ops ($MMCV_KEY); takes ~7 min on 2 cores (CPU ops), longer with CUDA ops"
         build=$(mktemp -d)
         "${PIP[@]}" download -q --no-deps --no-binary :all: mmcv==2.0.1 -d "$build"
         tar -xzf "$build"/mmcv-2.0.1.tar.gz -C "$build"
@@ -123,7 +159,14 @@ PY
         sed -i 's/-std=c++14/-std=c++20/g' "$build"/mmcv-2.0.1/setup.py
         grep -q 'c++20' "$build"/mmcv-2.0.1/setup.py
         mkdir -p "$build/out"
-        (cd "$build/mmcv-2.0.1" && MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+        cuda_env=(FORCE_CUDA=0)
+        if [[ $MMCV_CUDA == 1 ]]; then
+            # torch's CUDA wheels bring headers (nvidia/cu*/include) that
+            # mmcv's CUDA sources include; the toolkit's own come first.
+            inc=$("$PY" -c 'import glob, os, torch; print(":".join(glob.glob(os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia", "cu*", "include"))))')
+            cuda_env=(FORCE_CUDA=1 "TORCH_CUDA_ARCH_LIST=$MMCV_ARCH" "CPATH=${CPATH:+$CPATH:}$inc")
+        fi
+        (cd "$build/mmcv-2.0.1" && env "${cuda_env[@]}" MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
             "${PIP[@]}" wheel -q --no-deps --no-build-isolation . -w "$build/out")
         mkdir -p "$wheel_dir"
         tmpw=$(mktemp -d "$wheel_dir/.tmp.XXXX")
@@ -137,6 +180,14 @@ PY
     "${PIP[@]}" install -q --no-deps --force-reinstall "$wheel_dir"/mmcv-2.0.1-*.whl
     "${PIP[@]}" install -q -c "$CONSTRAINTS" addict packaging Pillow pyyaml yapf
     "$PY" -c "import mmcv.ops; from mmcv.ops import RoIAlign, nms"
+    echo "$MMCV_KEY" > "$MMCV_RECORD.tmp" && mv "$MMCV_RECORD.tmp" "$MMCV_RECORD"
+    trap - ERR
+    mmcv_plan  # the installed build must now be the wanted one
+    trap fail ERR
+    if [[ $MMCV_ACTION != keep ]]; then
+        echo "[setup_env] installed mmcv is not the wanted build: $MMCV_WHY" >&2
+        false
+    fi
 fi
 
 CURRENT_STEP=openmmlab
@@ -158,5 +209,7 @@ step "installing pico_mm (editable)"
 
 CURRENT_STEP=check
 "$PY" -c "import pico_mm, mmselfsup, mmseg, mmdet, cv2, numpy; from mmcv.ops import RoIAlign, nms; assert numpy.__version__ == '1.26.4', numpy.__version__"
-echo "$stamp_hash" > "$VENV/.pico_mm_stamp"
-step "done: $VENV"
+"$PY" scripts/cuda_build_plan.py verify
+printf '%s\n%s\n' "$stamp_hash" "$MMCV_KEY" > "$VENV/.pico_mm_stamp.tmp"
+mv "$VENV/.pico_mm_stamp.tmp" "$VENV/.pico_mm_stamp"
+step "done: $VENV (mmcv $MMCV_KEY)"

@@ -9,11 +9,26 @@ OpenMMLab stack, ``import pico_mm.seg`` / ``pico_mm.det`` check mmseg /
 mmdet, and a version outside its range is one ``ImportError`` that names the
 package, the version found and the supported range.
 
+Override, for environments that bring their own torch/numpy (a GPU machine
+with a newer CUDA torch and numpy 2, say): ``PICO_MM_ALLOW_UNSUPPORTED`` is a
+comma-separated list of distribution names (or ``all``) whose out-of-range
+versions are allowed; each one allowed prints one line to stderr::
+
+    pico_mm: numpy 2.5.2 is outside the supported numpy>=1.23,<2.0 (...);
+    allowed by PICO_MM_ALLOW_UNSUPPORTED=numpy (untested combination)
+
+``tools/gpu_check.py`` sets it to ``all`` for its own run and says so.
+
 Pure python (``importlib.metadata``): nothing is imported to read a version.
 """
+import os
 import re
+import sys
 from importlib import metadata
 from typing import Dict, Iterable, Optional, Tuple
+
+#: environment variable naming the packages whose range is not enforced
+ALLOW_ENV = 'PICO_MM_ALLOW_UNSUPPORTED'
 
 #: distribution name -> (lower bound inclusive, upper bound exclusive or None),
 #: why. Only the exact pins of requirements/constraints.txt are tested.
@@ -71,6 +86,12 @@ def installed_version(name: str) -> Optional[str]:
         return None
 
 
+def allowed_unsupported(env: Optional[Dict[str, str]] = None) -> set:
+    """Names in ``$PICO_MM_ALLOW_UNSUPPORTED`` (``{'all'}`` allows all)."""
+    value = (os.environ if env is None else env).get(ALLOW_ENV, '')
+    return {n.strip() for n in value.split(',') if n.strip()}
+
+
 def check_versions(names: Iterable[str],
                    found: Optional[Dict[str, Optional[str]]] = None) -> None:
     """Raise if an installed package is outside its supported range.
@@ -83,8 +104,11 @@ def check_versions(names: Iterable[str],
 
     Raises:
         ImportError: ``pico_mm supports mmcv>=2.0.0,<2.1.0 (mmselfsup ...);
-        found mmcv 2.1.0: pip install "mmcv>=2.0.0,<2.1.0" ...``.
+        found mmcv 2.1.0: pip install "mmcv>=2.0.0,<2.1.0" ...``, unless
+        ``$PICO_MM_ALLOW_UNSUPPORTED`` names the package (or ``all``): then
+        one warning line on stderr.
     """
+    allow = allowed_unsupported()
     for name in names:
         version = (found or {}).get(name) if found is not None else \
             installed_version(name)
@@ -94,9 +118,15 @@ def check_versions(names: Iterable[str],
         key = parse_version(version)
         ok = key >= parse_version(low) and (high is None or
                                             key < parse_version(high))
-        if not ok:
+        if not ok and (name in allow or 'all' in allow):
+            print(f'pico_mm: {name} {version} is outside the supported '
+                  f'{spec(name)} ({why}); allowed by {ALLOW_ENV}='
+                  f'{os.environ.get(ALLOW_ENV)} (untested combination)',
+                  file=sys.stderr)
+        elif not ok:
             raise ImportError(
                 f'pico_mm supports {spec(name)} ({why}); found {name} '
                 f'{version}. Install a supported version (pip install '
                 f'"{spec(name)}"), or the tested pins: pip install -c '
-                'requirements/constraints.txt -e .')
+                'requirements/constraints.txt -e .; or, to try an untested '
+                f'combination, {ALLOW_ENV}={name})')

@@ -18,7 +18,8 @@ Output: ``{'state_dict': ..., 'meta': {'pico_mm_export': {...}}}`` with
   → use ``--cfg-options model.backbone.checkpoint=OUT``;
 * ``--target mmdet``  ``backbone.*`` (+ for PiCo ``neck.lateral_convs.*`` and
   ``neck.fpn_convs.*``: the part that is an mmdet ``FPN``) → use
-  ``--cfg-options load_from=OUT``.
+  ``--cfg-options model.frozen_checkpoint=OUT`` (the frozen Mask R-CNN
+  configs of configs/benchmarks/mmdet load it strictly at model init).
 
 Momentum encoder, queues and projection heads are always dropped. Unless
 ``--no-verify``, the export is checked against the real downstream modules
@@ -353,8 +354,8 @@ def export(src: str, dst: str, target: str, source: str = 'auto',
 def parse_args(argv: Optional[list] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Export a PiCo / MoCo-v2 checkpoint for the pico_mm '
-        'MMSeg (model.backbone.checkpoint=OUT) or MMDet (load_from=OUT) '
-        'benchmark configs.')
+        'MMSeg (model.backbone.checkpoint=OUT) or MMDet '
+        '(model.frozen_checkpoint=OUT) benchmark configs.')
     parser.add_argument('src', help='PiCo training checkpoint, or MoCo-v2 '
                         '(facebookresearch/moco, mmselfsup, torchvision)')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -380,8 +381,9 @@ def main(argv: Optional[list] = None) -> int:
     except ExportError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
-    how = ('--cfg-options model.backbone.checkpoint=' if args.target ==
-           'mmseg' else '--cfg-options load_from=') + args.dst
+    from pico_mm.utils.benchmark_cfg import WEIGHTS_KEY
+    task = 'seg' if args.target == 'mmseg' else 'det'
+    how = f'--cfg-options {WEIGHTS_KEY[task]}={args.dst}'
     print(f'exported {info["source"]} ResNet-{info["depth"]}'
           f'{" + neck" if info["neck"] else ""} for {args.target}: '
           f'{info["kept"]} tensors kept, {info["dropped"]} dropped '

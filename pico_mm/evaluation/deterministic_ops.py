@@ -93,6 +93,8 @@ def _reflect101(n: int, idx: np.ndarray) -> np.ndarray:
     """Indices folded into ``[0, n)`` like OpenCV's ``BORDER_REFLECT_101``."""
     if n == 1:
         return np.zeros_like(idx)
+    if idx.size and idx.min() >= 0 and idx.max() < n:
+        return idx
     period = 2 * (n - 1)
     idx = np.mod(idx, period)
     return np.where(idx >= n, period - idx, idx)
@@ -147,18 +149,22 @@ def bilinear_sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
     """
     img = np.asarray(img, np.float64)
     H, W = img.shape[:2]
+    flat = img.reshape(H * W, -1)
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
     x0f, y0f = np.floor(x), np.floor(y)
-    fx, fy = x - x0f, y - y0f
+    fx, fy = (x - x0f)[..., None], (y - y0f)[..., None]
     x0, y0 = x0f.astype(np.int64), y0f.astype(np.int64)
     xa, xb = _reflect101(W, x0), _reflect101(W, x0 + 1)
-    ya, yb = _reflect101(H, y0), _reflect101(H, y0 + 1)
-    if img.ndim == 3:
-        fx, fy = fx[..., None], fy[..., None]
-    top = img[ya, xa] * (1.0 - fx) + img[ya, xb] * fx
-    bottom = img[yb, xa] * (1.0 - fx) + img[yb, xb] * fx
-    return top * (1.0 - fy) + bottom * fy
+    ya, yb = _reflect101(H, y0) * W, _reflect101(H, y0 + 1) * W
+
+    def tap(r, c):
+        return np.take(flat, (r + c).ravel(), axis=0).reshape(x.shape + (-1, ))
+
+    top = tap(ya, xa) * (1.0 - fx) + tap(ya, xb) * fx
+    bottom = tap(yb, xa) * (1.0 - fx) + tap(yb, xb) * fx
+    out = top * (1.0 - fy) + bottom * fy
+    return out if img.ndim == 3 else out[..., 0]
 
 
 def _cubic_weights(t: np.ndarray, a: float = -0.75) -> Tuple[np.ndarray, ...]:

@@ -5,8 +5,8 @@ probe of :mod:`pico_mm.evaluation.correspondence_probe` is run (bilinear feature
 ``src``, cosine nearest neighbour over all cells of the other frame, hit when that
 cell's centre is within ``r`` feature cells of the true ``dst``). Only points that
 moved more than the radius (``|dst - src| > r`` cells) are scored, so features that
-only encode position cannot score. Reported per kind (``rigid``, ``nonrigid``) and
-over both (``all``), at every radius, beside the chance level (random cell) and the
+only encode position cannot score. Reported per kind present (``rigid``,
+``nonrigid``; ``stereo``) and over all of them (``all``), at every radius, beside the chance level (random cell) and the
 no-motion baseline (the cell at ``src``).
 
 Pure torch/numpy: no mmengine.
@@ -19,13 +19,14 @@ import torch
 
 from .correspondence_probe import (ProbePair, cell_size, embed_pairs,
                                    point_results, summarize)
-from .exact_gt_pairs import KINDS, ExactPairSet
+from .exact_gt_pairs import ALL_KINDS, KINDS, ExactPairSet
 
 __all__ = [
     'score_pair_features', 'run_exact_gt', 'exact_gt_columns', 'headline',
     'format_table', 'mean_std'
 ]
 
+#: Groups of the val/test splits (the kinds present, then ``all``).
 GROUPS = KINDS + ('all', )
 
 
@@ -34,18 +35,20 @@ def score_pair_features(items: Iterable[Tuple[ProbePair, torch.Tensor, torch.Ten
     """Scores from per-pair embeddings.
 
     Args:
-        items: ``(pair, feat_a C×h×w, feat_b C×h×w)`` triples; pairs need a
-            ``kind`` attribute (``'rigid'`` / ``'nonrigid'``).
+        items: ``(pair, feat_a C×h×w, feat_b C×h×w)`` triples; a pair's
+            ``kind`` attribute (one of ``ALL_KINDS``, default ``'rigid'``)
+            groups it.
         radii_cells (Sequence[float]): Hit radii in feature cells.
 
     Returns:
-        dict: ``{group: {str(r): summary}}`` for groups ``rigid``, ``nonrigid``,
-        ``all``; a summary has ``acc``, ``hits``, ``pairs`` (moving points scored),
+        dict: ``{group: {str(r): summary}}`` for the kinds present (in the
+        order ``rigid``, ``nonrigid``, ``stereo``; the first two when there is
+        no pair) and ``all``; a summary has ``acc``, ``hits``, ``pairs`` (moving points scored),
         ``chance``, ``zero_motion`` (see
         :func:`pico_mm.evaluation.correspondence_probe.summarize`).
     """
     radii_cells = [float(r) for r in radii_cells]
-    parts: Dict[str, List[Tuple[np.ndarray, ...]]] = {k: [] for k in KINDS}
+    parts: Dict[str, List[Tuple[np.ndarray, ...]]] = {k: [] for k in ALL_KINDS}
     for pair, fa, fb in items:
         size = pair.frame_a.shape[:2]
         cell = cell_size(size, fb.shape[-2:])
@@ -55,8 +58,10 @@ def score_pair_features(items: Iterable[Tuple[ProbePair, torch.Tensor, torch.Ten
         parts[getattr(pair, 'kind', 'rigid')].append(
             (res['hit'], res['chance'], res['still'], moving))
     out = {}
-    for group in GROUPS:
-        rows = [x for k in KINDS if group in (k, 'all') for x in parts[k]]
+    groups = [k for k in ALL_KINDS if parts[k]] or list(KINDS)
+    groups.append('all')
+    for group in groups:
+        rows = [x for k in ALL_KINDS if group in (k, 'all') for x in parts[k]]
         cat = [np.concatenate(x, axis=1) for x in zip(*rows)] if rows else None
         out[group] = {}
         for i, r in enumerate(radii_cells):
@@ -94,10 +99,14 @@ def run_exact_gt(embed_fn: Callable[[torch.Tensor], torch.Tensor],
 
 
 def exact_gt_columns(res: dict, key: str = 'acc') -> Dict[str, float]:
-    """``{'rigid@1': v, 'nonrigid@1': v, 'all@1': v, 'rigid@2': ...}`` of a result."""
+    """``{'rigid@1': v, 'nonrigid@1': v, 'all@1': v, 'rigid@2': ...}`` of a result.
+
+    Groups are those of the result (``stereo@1``, ``all@1``, ... for the stereo
+    split); a group with no moving point gives NaN.
+    """
     cols = {}
     for r in res['radii_cells']:
-        for group in GROUPS:
+        for group in res['scores']:
             cols[f'{group}@{r:g}'] = res['scores'][group][f'{r:g}'][key]
     return cols
 

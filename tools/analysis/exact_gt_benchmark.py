@@ -6,7 +6,9 @@
 
 Pairs of real photographs (scikit-image's samples, never training video frames)
 under known rigid (homography) and non-rigid (smooth deformation + occluders)
-warps with photometric change; the true match of every point is exact. For each
+warps with photometric change, and (split stereo) windows of a real rectified
+stereo pair with ground-truth disparity (real parallax); the true match of every
+point is exact. For each
 model the dense embedding's cosine nearest neighbour of every point is searched
 over the whole other frame; a hit is within r feature cells. Only points that
 moved more than r cells are scored. Prints one table per split (accuracy per kind
@@ -33,10 +35,11 @@ def parse_args(argv=None):
     p.add_argument('--config', default=None,
                    help='model config; default: the config mmengine stored in '
                    'each checkpoint (meta.cfg)')
-    p.add_argument('--split', nargs='+', choices=['val', 'test'], default=['val'],
-                   help='pair-set splits to score')
+    p.add_argument('--split', nargs='+', choices=['val', 'test', 'stereo'],
+                   default=['val'], help='pair-set splits to score (stereo: '
+                   'real parallax, report only)')
     p.add_argument('--pairs-per-kind', type=int, default=24,
-                   help='pairs per kind (rigid, non-rigid) and split')
+                   help='pairs per kind (rigid, non-rigid; stereo) and split')
     p.add_argument('--size', type=int, nargs=2, default=[128, 160],
                    metavar=('H', 'W'), help='frame size of the pairs')
     p.add_argument('--points', type=int, default=256, help='points per pair')

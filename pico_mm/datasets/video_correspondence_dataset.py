@@ -10,10 +10,10 @@ from mmengine.logging import print_log
 from mmselfsup.registry import DATASETS
 
 from pico_mm.flow import VideoReadError, load_frames, parse_list_file
-from pico_mm.tracking import anchor_sample, load_tracks, random_sample
-
 from .frame_source import open_frames, store_path, warn_fallback
 from .lru_cache import LRUCache
+from .track_source import (NoPairs, find_track_file, open_clip_tracks,
+                           sample_pairs)
 
 SAMPLERS = ('anchor', 'random', 'static_video', 'static_frame')
 
@@ -52,8 +52,12 @@ class VideoCorrespondenceDataset(BaseDataset):
     PiCo's; a warning says so once).
 
     ``alpha``/``beta`` (forward-backward test) and ``k`` are applied at load
-    time through :func:`pico_mm.tracking.load_tracks`; a value looser than
-    the one the tracks were made with is an error. Frames are decoded with
+    time (:func:`pico_mm.tracking.open_tracks`; a value looser than the one
+    the tracks were made with is an error). A format-2 track file is read by
+    offset: the per-track table at alpha/beta and the point rows of the two
+    frames of the sample only (``datasets/track_source.py``); an old file is
+    read whole (warned once; ``tools/data/convert_tracks.py`` converts it).
+    Frames are decoded with
     :func:`pico_mm.flow.load_frames` at the ``fps``/``short_side`` stored in
     the track meta (so they match the flow the tracks came from). Decoded
     frames and loaded tracks are kept in small per-worker LRU caches.
@@ -178,33 +182,13 @@ class VideoCorrespondenceDataset(BaseDataset):
         return items
 
     def track_path(self, info: Dict) -> Optional[str]:
-        """Track file of a video.
-
-        ``<tracks>/<rel minus ext>.npz`` (what ``tools/data/track_points.py``
-        writes) or ``<tracks>/<rel>.npz``; a snippet item carries its own
-        file. Returns None when no track folder is configured.
-        """
-        if info.get('track_file'):
-            return info['track_file']
-        if info['track_dir'] is None:
-            return None
-        rel = info['rel_path'].rstrip('/')
-        cands = [osp.splitext(rel)[0] + self.track_suffix,
-                 rel + self.track_suffix]
-        for cand in cands:
-            path = osp.join(info['track_dir'], cand)
-            if osp.isfile(path):
-                return path
-        return osp.join(info['track_dir'], cands[0])
+        """Track file of a video (:func:`.track_source.find_track_file`)."""
+        return find_track_file(info, self.track_suffix)
 
     def _load_tracks(self, info: Dict):
         path = self.track_path(info)
-        if path is None or not osp.isfile(path):
-            raise FileNotFoundError(
-                f'track file missing: {path} (run tools/data/track_points.py '
-                'or set data_prefix.tracks)')
         return self._tracks.get(
-            path, lambda: load_tracks(path, alpha=self.alpha, beta=self.beta))
+            path, lambda: open_clip_tracks(path, self.alpha, self.beta))
 
     def _decode_args(self, tracks) -> Dict:
         """``load_frames`` settings: the track meta's, else the dataset's."""
@@ -283,22 +267,8 @@ class VideoCorrespondenceDataset(BaseDataset):
             samplers, else None.
         """
         tracks = self._load_tracks(info)
-        if self.frame_sampler == 'random':
-            fs = random_sample(tracks, self.k, rng)
-            if fs.frames.size == 0:
-                raise _NoPairs('video has fewer than 2 frames')
-            i = int(rng.integers(fs.frames.size))
-        else:
-            fs = anchor_sample(tracks, self.k, rng)
-            sizes = np.array([len(s) for s in fs.src], dtype=np.int64)
-            ok = np.flatnonzero(sizes >= self.min_pairs)
-            if ok.size == 0:
-                raise _NoPairs(f'no frame with >= {self.min_pairs} tracked '
-                               f'pairs (alpha={self.alpha}, beta={self.beta})')
-            i = int(rng.choice(ok))
-        t1, t2 = int(fs.anchor), int(fs.frames[i])
-        p1 = np.asarray(fs.src[i], np.float32).reshape(-1, 2)
-        p2 = np.asarray(fs.dst[i], np.float32).reshape(-1, 2)
+        (t1, t2), p1, p2 = sample_pairs(tracks, self.frame_sampler, self.k,
+                                        self.min_pairs, rng)
         if self.frame_sampler not in ('static_video', 'static_frame'):
             return tracks, (t1, t2), p1, p2, None
         if self.frame_sampler == 'static_frame':
@@ -320,7 +290,7 @@ class VideoCorrespondenceDataset(BaseDataset):
                 logger='current', level=logging.WARNING)
         n = self._video_length(info, None)
         if n < 1:
-            raise _NoPairs('video has no frames')
+            raise NoPairs('video has no frames')
         t1 = int(rng.integers(n))
         t2 = t1
         if self.frame_sampler == 'static_video' and n > 1:
@@ -391,7 +361,7 @@ class VideoCorrespondenceDataset(BaseDataset):
         for _ in range(self.max_retries + 1):
             try:
                 results = self.prepare_sample(idx, rng)
-            except (_NoPairs, OSError, ValueError, IndexError,
+            except (NoPairs, OSError, ValueError, IndexError,
                     VideoReadError) as e:
                 # no pairs / missing or corrupt track or video file
                 failures.append(f'{self.get_data_info(idx)["rel_path"]}: {e}')
@@ -409,7 +379,3 @@ class VideoCorrespondenceDataset(BaseDataset):
             f'{len(failures)} attempts found no usable point pairs '
             f'(frame_sampler={self.frame_sampler!r}); check the tracks or '
             'loosen alpha/beta/min_pairs: ' + '; '.join(failures))
-
-
-class _NoPairs(Exception):
-    """A video yields no usable pairs (triggers resampling)."""

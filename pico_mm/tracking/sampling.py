@@ -9,7 +9,7 @@ frame, the correspondences anchor→frame: every track alive on both frames
 (tracks are contiguous runs).
 """
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -49,16 +49,40 @@ def _pick_anchor(tracks: Tracks, rng: np.random.Generator) -> int:
     return int(frames[rng.integers(frames.size)])
 
 
+def pair_ids(tracks: Tracks, anchor: int, frame: int) -> np.ndarray:
+    """Tracks alive on both ``anchor`` and ``frame`` (from start/end only).
+
+    Returns:
+        np.ndarray: int64 track indices, increasing.
+    """
+    lo, hi = min(anchor, int(frame)), max(anchor, int(frame))
+    return np.flatnonzero((tracks.start <= lo) & (tracks.end >= hi))
+
+
+def pairs(tracks: Tracks, anchor: int, frame: int):
+    """Correspondences anchor→``frame``: every track alive on both.
+
+    Reads the positions of two frames only (``tracks.positions``), so with a
+    :class:`~pico_mm.tracking.track_index.TrackIndex` a sample reads the
+    rows of the anchor and of ``frame``.
+
+    Returns:
+        tuple: ``src`` (M×2 float32, anchor), ``dst`` (M×2 float32,
+        ``frame``), ``ids`` (M int64).
+    """
+    ids = pair_ids(tracks, anchor, frame)
+    return (tracks.positions(ids, anchor), tracks.positions(ids, int(frame)),
+            ids.astype(np.int64))
+
+
 def _build(tracks: Tracks, anchor: int, frames: np.ndarray) -> FrameSample:
     """Correspondences anchor→frame for every frame in ``frames``."""
     src, dst, tids = [], [], []
-    start, end = tracks.start, tracks.end
     for f in frames:
-        lo, hi = min(anchor, int(f)), max(anchor, int(f))
-        ids = np.flatnonzero((start <= lo) & (end >= hi))
-        src.append(tracks.positions(ids, anchor))
-        dst.append(tracks.positions(ids, int(f)))
-        tids.append(ids.astype(np.int64))
+        s, d, ids = pairs(tracks, anchor, int(f))
+        src.append(s)
+        dst.append(d)
+        tids.append(ids)
     return FrameSample(anchor, np.asarray(frames, dtype=np.int64), src, dst,
                        tids)
 
@@ -90,6 +114,26 @@ def endpoint_counts(tracks: Tracks, anchor: int) -> np.ndarray:
     return counts
 
 
+def anchor_frames(tracks: Tracks, k: int, rng: np.random.Generator,
+                  anchor: Optional[int] = None) -> Tuple[int, np.ndarray]:
+    """The frame choice of :func:`anchor_sample` without reading positions.
+
+    Makes the same ``rng`` draws as :func:`anchor_sample`.
+
+    Returns:
+        tuple: ``anchor`` (-1 when the video has no usable track) and the
+        frames (int64, best first).
+    """
+    if anchor is None:
+        anchor = _pick_anchor(tracks, rng)
+        if anchor < 0:
+            return -1, np.zeros(0, dtype=np.int64)
+    counts = endpoint_counts(tracks, anchor)
+    order = np.lexsort((rng.random(counts.size), -counts))
+    chosen = order[:k]
+    return anchor, chosen[counts[chosen] > 0].astype(np.int64)
+
+
 def anchor_sample(tracks: Tracks, k: int, rng: np.random.Generator,
                   anchor: Optional[int] = None) -> FrameSample:
     """PiCo frame selection: the K frames where most anchor tracks end.
@@ -105,15 +149,43 @@ def anchor_sample(tracks: Tracks, k: int, rng: np.random.Generator,
         broken at random by ``rng``, so no frame order is favoured), frames
         with no endpoint left out.
     """
-    if anchor is None:
-        anchor = _pick_anchor(tracks, rng)
-        if anchor < 0:
-            return _empty()
-    counts = endpoint_counts(tracks, anchor)
-    order = np.lexsort((rng.random(counts.size), -counts))
-    chosen = order[:k]
-    chosen = chosen[counts[chosen] > 0]
+    anchor, chosen = anchor_frames(tracks, k, rng, anchor)
+    if anchor < 0:
+        return _empty()
     return _build(tracks, anchor, chosen)
+
+
+def random_frames(tracks: Tracks, k: int, rng: np.random.Generator,
+                  require_overlap: bool = False,
+                  anchor: Optional[int] = None) -> Tuple[int, np.ndarray]:
+    """The frame choice of :func:`random_sample` without reading positions.
+
+    Makes the same ``rng`` draws as :func:`random_sample`.
+
+    Returns:
+        tuple: ``anchor`` (-1 when nothing can be drawn) and the frames
+        (int64, in the order drawn).
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    if not require_overlap:
+        if tracks.num_frames < 2:
+            return -1, empty
+        if anchor is None:
+            anchor = int(rng.integers(tracks.num_frames))
+        pool = np.arange(tracks.num_frames)
+    else:
+        if anchor is None:
+            anchor = _pick_anchor(tracks, rng)
+            if anchor < 0:
+                return -1, empty
+        through = (tracks.start <= anchor) & (tracks.end >= anchor)
+        if not through.any():
+            return anchor, empty
+        pool = np.arange(int(tracks.start[through].min()),
+                         int(tracks.end[through].max()) + 1)
+    pool = pool[pool != anchor]
+    chosen = rng.choice(pool, size=min(k, pool.size), replace=False)
+    return anchor, np.asarray(chosen, dtype=np.int64)
 
 
 def random_sample(tracks: Tracks, k: int, rng: np.random.Generator,
@@ -138,22 +210,7 @@ def random_sample(tracks: Tracks, k: int, rng: np.random.Generator,
     Returns:
         FrameSample: ``frames`` in the order drawn (without replacement).
     """
-    if not require_overlap:
-        if tracks.num_frames < 2:
-            return _empty()
-        if anchor is None:
-            anchor = int(rng.integers(tracks.num_frames))
-        pool = np.arange(tracks.num_frames)
-    else:
-        if anchor is None:
-            anchor = _pick_anchor(tracks, rng)
-            if anchor < 0:
-                return _empty()
-        through = (tracks.start <= anchor) & (tracks.end >= anchor)
-        if not through.any():
-            return FrameSample(anchor, np.zeros(0, dtype=np.int64))
-        pool = np.arange(int(tracks.start[through].min()),
-                         int(tracks.end[through].max()) + 1)
-    pool = pool[pool != anchor]
-    chosen = rng.choice(pool, size=min(k, pool.size), replace=False)
-    return _build(tracks, anchor, np.asarray(chosen, dtype=np.int64))
+    anchor, chosen = random_frames(tracks, k, rng, require_overlap, anchor)
+    if anchor < 0:
+        return _empty()
+    return _build(tracks, anchor, chosen)

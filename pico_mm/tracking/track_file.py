@@ -1,6 +1,11 @@
 """Track file I/O: one uncompressed ``.npz`` per video, written atomically.
 
-Members (see ``docs/tracking.md``):
+``save_tracks`` writes format 2 (:mod:`pico_mm.tracking.track_index`:
+frame-major 16-bit fixed-point positions, per-track lengths at every shipped
+(alpha, beta), laid out so that a sample seeks to what it uses);
+``load_tracks`` reads both formats; :func:`open_tracks` gives the seeking
+reader for format 2. Format 1 (still written with ``version=1``) members
+(see ``docs/tracking.md``):
 
 * ``version``   int64 scalar, format version (1).
 * ``start``     N int32, first frame of each track.
@@ -17,25 +22,23 @@ Members (see ``docs/tracking.md``):
   ``flow_path``, ``alpha``, ``beta``, ``motion_boundary``, ``num_points``,
   ``seed``, ...).
 """
+import io
 import json
-import os
 import os.path as osp
-import tempfile
 import zipfile
 from typing import Optional
 
 import numpy as np
 
+from .track_format import (TrackFileError, decode_tracks, encode_tracks,
+                           is_format2, track_file_error, write_bytes_atomic)
+from .track_index import TrackIndex
 from .tracks import LooserThresholdError, Tracks
 
 FORMAT_VERSION = 1
 _KEYS = ('version', 'start', 'length', 'stop', 'points', 'terms',
          'num_frames', 'frame_size', 'meta')
 _FP16_MAX = float(np.finfo(np.float16).max)
-
-
-class TrackFileError(ValueError):
-    """A track file is missing, truncated, corrupt or of an unknown format."""
 
 
 def round_fp16(values: np.ndarray, direction: str) -> np.ndarray:
@@ -70,7 +73,8 @@ def round_fp16(values: np.ndarray, direction: str) -> np.ndarray:
     return half
 
 
-def save_tracks(path: str, tracks: Tracks, atomic: bool = True) -> None:
+def save_tracks(path: str, tracks: Tracks, atomic: bool = True,
+                version: int = 2, sweep=()) -> None:
     """Write ``tracks`` to ``path`` atomically (temp file + ``os.replace``).
 
     ``tracks.terms`` are expected to already be conservatively rounded (the
@@ -82,9 +86,16 @@ def save_tracks(path: str, tracks: Tracks, atomic: bool = True) -> None:
         atomic (bool): Write a temp file and rename it; False writes ``path``
             directly (for callers that already write to a temp path, e.g.
             ``pico_mm.utils.batch_job``).
+        version (int): 2 (default; positions rounded to ``1/coord_scale``
+            px, see :mod:`pico_mm.tracking.track_format`) or 1 (float32).
+        sweep (sequence): Format 2: extra ``(alpha, beta)`` points whose
+            track lengths are stored beside the shipped ones.
     """
-    out_dir = osp.dirname(osp.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
+    if version == 2:
+        write_bytes_atomic(path, encode_tracks(tracks, sweep), atomic)
+        return
+    if version != FORMAT_VERSION:
+        raise ValueError(f'track file version must be 1 or 2, got {version}')
     arrays = dict(
         version=np.int64(FORMAT_VERSION),
         start=tracks.start,
@@ -95,26 +106,45 @@ def save_tracks(path: str, tracks: Tracks, atomic: bool = True) -> None:
         num_frames=np.int64(tracks.num_frames),
         frame_size=np.asarray(tracks.frame_size, dtype=np.int64),
         meta=np.array(json.dumps(tracks.meta, sort_keys=True)))
-    if not atomic:
-        with open(path, 'wb') as f:
-            np.savez(f, **arrays)
-        return
-    fd, tmp = tempfile.mkstemp(
-        prefix='.' + osp.basename(path) + '.', suffix='.tmp', dir=out_dir)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_bytes_atomic(path, buf.getvalue(), atomic)
 
 
-def _fail(path: str, why: str) -> TrackFileError:
-    return TrackFileError(
-        f'{path}: {why}; re-run tools/data/track_points.py on its flow file '
-        f'to regenerate it')
+_fail = track_file_error
+
+
+def file_version(path: str) -> int:
+    """Format of a track file: 2, or 1 for anything else (checked on load).
+
+    Raises:
+        TrackFileError: the file does not exist.
+    """
+    if not osp.isfile(path):
+        raise TrackFileError(
+            f'{path}: track file not found; run tools/data/track_points.py '
+            f'FLOW_DIR OUT_DIR to create it')
+    return 2 if is_format2(path) else 1
+
+
+def open_tracks(path: str, alpha: Optional[float] = None,
+                beta: Optional[float] = None):
+    """Tracks of one file for sampling, read as little as the format allows.
+
+    Args:
+        path (str): Track file.
+        alpha (float, optional): Consistency alpha (None: extraction value).
+        beta (float, optional): Consistency beta (None: extraction value).
+
+    Returns:
+        TrackIndex | Tracks: a :class:`TrackIndex` (reads the per-track table
+        now, the positions of a frame when asked) for format 2; the whole
+        re-thresholded :class:`Tracks` for format 1 (convert those once with
+        ``tools/data/convert_tracks.py``).
+    """
+    if file_version(path) == 2:
+        return TrackIndex(path, alpha, beta)
+    return load_tracks(path, alpha, beta)
 
 
 def load_tracks(path: str, alpha: Optional[float] = None,
@@ -142,6 +172,8 @@ def load_tracks(path: str, alpha: Optional[float] = None,
         raise TrackFileError(
             f'{path}: track file not found; run tools/data/track_points.py '
             f'FLOW_DIR OUT_DIR to create it')
+    if is_format2(path):
+        return _load_v2(path, alpha, beta)
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in _KEYS if k not in data.files]
@@ -168,6 +200,31 @@ def load_tracks(path: str, alpha: Optional[float] = None,
             meta=meta)
     except (ValueError, TypeError) as e:
         raise _fail(path, f'inconsistent contents ({e})')
+    try:
+        return tracks.rethreshold(alpha, beta)
+    except LooserThresholdError as e:
+        raise LooserThresholdError(f'{path}: {e}') from None
+
+
+_KEYS_V2 = ('layout', 'version', 'header', 'start', 'frame_ptr', 'lengths',
+            'xy', 'stop', 'terms')
+
+
+def _load_v2(path: str, alpha: Optional[float],
+             beta: Optional[float]) -> Tracks:
+    """The whole format-2 file as :class:`Tracks` (fixed-point positions)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in _KEYS_V2 if k not in data.files]
+            if missing:
+                raise _fail(path, f'missing members {missing}')
+            arrays = {k: data[k] for k in _KEYS_V2}
+        tracks = decode_tracks(arrays)
+    except TrackFileError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, TypeError,
+            zipfile.BadZipFile, zipfile.LargeZipFile) as e:
+        raise _fail(path, f'truncated or corrupt ({type(e).__name__}: {e})')
     try:
         return tracks.rethreshold(alpha, beta)
     except LooserThresholdError as e:

@@ -9,6 +9,7 @@ from pico_mm.tracking import (STOP_INCONSISTENT, LooserThresholdError,
                               TrackFileError, Tracks, load_tracks, save_tracks,
                               track_video)
 from pico_mm.tracking.track_file import round_fp16
+from pico_mm.tracking.track_format import coord_scale
 
 torch.set_num_threads(1)
 
@@ -35,15 +36,23 @@ def _noisy_tracks(seed=0, n=400, t=25, h=40, w=56, scale=2.0, noise=0.3,
                        **track_kw)
 
 
-def test_round_trip(tmp_path):
+@pytest.mark.parametrize('version', [1, 2])
+def test_round_trip(tmp_path, version):
     tracks = _noisy_tracks()
     path = str(tmp_path / 'sub' / 'v.npz')
-    save_tracks(path, tracks)
+    save_tracks(path, tracks, version=version)
     assert os.listdir(tmp_path / 'sub') == ['v.npz']  # no temp file left
     loaded = load_tracks(path)
-    for key in ('start', 'length', 'stop', 'points', 'terms'):
+    for key in ('start', 'length', 'stop', 'terms'):
         np.testing.assert_array_equal(getattr(loaded, key),
                                       getattr(tracks, key))
+    # format 1 keeps float32; format 2 the positions rounded to the nearest
+    # 1/coord_scale px (1/1024 px here, 40x56 frames)
+    scale = 1 if version == 1 else coord_scale(tracks.frame_size)
+    want = (tracks.points if version == 1 else
+            np.rint(tracks.points * scale) / scale)
+    assert version == 1 or scale == 1024
+    np.testing.assert_array_equal(loaded.points, want)
     assert loaded.frame_size == (40, 56) and loaded.num_frames == 25
     for key in ('source', 'fps', 'short_side', 'flow_path', 'alpha', 'beta',
                 'motion_boundary'):
@@ -61,10 +70,11 @@ def test_round_trip(tmp_path):
     assert loaded.length.max() > 5
 
 
-def test_rethreshold_only_shortens(tmp_path):
-    tracks = _noisy_tracks(1)
+@pytest.mark.parametrize('version', [1, 2])
+def test_rethreshold_only_shortens(tmp_path, version):
     path = str(tmp_path / 'v.npz')
-    save_tracks(path, tracks)
+    save_tracks(path, _noisy_tracks(1), version=version)
+    tracks = load_tracks(path)  # what the file holds
     same = load_tracks(path, alpha=0.01, beta=0.5)
     np.testing.assert_array_equal(same.length, tracks.length)
     for alpha, beta in [(0.5, 5.0), (0.02, 0.5), (0.01, 1.0)]:
@@ -147,10 +157,11 @@ def test_round_fp16_directions():
                                   round_fp16(vals, 'up').view(np.uint16))
 
 
-def test_bad_files(tmp_path):
+@pytest.mark.parametrize('version', [1, 2])
+def test_bad_files(tmp_path, version):
     tracks = _noisy_tracks()
     good = str(tmp_path / 'good.npz')
-    save_tracks(good, tracks)
+    save_tracks(good, tracks, version=version)
     data = open(good, 'rb').read()
     trunc = str(tmp_path / 'trunc.npz')
     with open(trunc, 'wb') as f:

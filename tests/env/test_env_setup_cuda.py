@@ -206,3 +206,24 @@ def test_stamp_is_not_trusted_when_cuda_ops_are_wanted(tmp_path):
                    nvcc='13.0', FORCE_CUDA='1', **facts)
     assert rc == 1 and 'set TORCH_CUDA_ARCH_LIST' in text
     assert 'up to date' not in text
+
+
+def test_gpu_verify_failure_is_one_line_naming_the_fix(monkeypatch, capsys):
+    """A GPU that torch reports but on which mmcv's ops cannot run (here: a
+    faked one) fails the set-up's last step with one line and the fix."""
+    import importlib.util
+
+    import torch
+    spec = importlib.util.spec_from_file_location('cuda_build_plan', PLAN)
+    plan = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plan)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'get_device_name', lambda *a: 'FakeGPU')
+    assert plan.verify() == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "[setup_env] mmcv's ops fail on FakeGPU (mmcv compiled with CUDA "
+        'not available): ')
+    assert err[0].endswith('rebuild with CUDA ops for this GPU: re-run on a '
+                           'GPU node, or FORCE_CUDA=1 TORCH_CUDA_ARCH_LIST='
+                           '<arch> bash scripts/setup_env.sh')

@@ -18,19 +18,24 @@ Shots are inclusive ``(start, end)`` ranges of **target-rate** frame indices
 ``snippet_seconds`` (default 10 s); a shorter remainder is kept if it has at
 least ``min_seconds``.
 """
+import bisect
 import os
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from .video import iter_frames, source_index, video_fps
+from .video import iter_frames, resize_frame, source_index, video_fps
 
 Shot = Tuple[int, int]
+HIST_SHORT_SIDE = 64
 
 
 def frame_histogram(frame: np.ndarray) -> np.ndarray:
-    """L1-normalised HSV histogram (16×4×4 = 256 bins) of a BGR frame."""
+    """L1-normalised HSV histogram (16×4×4 = 256 bins) of a BGR frame,
+    taken at a 64-px short side (larger frames are shrunk first)."""
+    frame = resize_frame(frame, HIST_SHORT_SIDE) \
+        if min(frame.shape[:2]) > HIST_SHORT_SIDE else frame
     hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
     h = cv2.calcHist([hsv], [0, 1, 2], None, [16, 4, 4], [0, 180, 0, 256, 0, 256])
     h = h.ravel().astype(np.float64)
@@ -50,18 +55,67 @@ def histogram_shots(frames: Iterable[np.ndarray], threshold: float = 0.5,
     Returns:
         list[tuple[int, int]]: Inclusive shots covering all frames.
     """
-    cuts, prev, n = [0], None, 0
+    det = OnlineShots(threshold=threshold, min_frames=min_frames)
     for j, f in enumerate(frames):
-        h = frame_histogram(f)
-        if prev is not None:
-            d = 0.5 * np.abs(h - prev).sum()
-            if d > threshold and j - cuts[-1] >= min_frames:
-                cuts.append(j)
-        prev, n = h, j + 1
-    if n == 0:
-        return []
-    bounds = cuts + [n]
-    return [(bounds[i], bounds[i + 1] - 1) for i in range(len(cuts))]
+        det.shot_of(j, f)
+    return det.shots()
+
+
+class OnlineShots:
+    """Shot id of each target frame as the frames stream past (one decode).
+
+    With ``transnet`` (inclusive source-frame shots, :func:`read_transnet`)
+    a frame's shot is the one holding its source frame (None: a transition
+    frame in no shot); otherwise the histogram detector cuts where the
+    total-variation distance to the previous frame exceeds ``threshold``, at
+    least ``min_frames`` after the previous cut.
+
+    Args:
+        threshold, min_frames: Histogram detector settings.
+        transnet: Source-frame shots, or None for the histogram detector.
+        src_fps, fps: Source and target rates (to map TransNetV2 shots).
+    """
+
+    def __init__(self, threshold: float = 0.5, min_frames: int = 8,
+                 transnet: Optional[Sequence[Shot]] = None,
+                 src_fps: Optional[float] = None, fps: Optional[float] = None):
+        self.threshold = threshold
+        self.min_frames = min_frames
+        self.transnet = None if transnet is None else sorted(transnet)
+        self.src_fps, self.fps = src_fps, fps
+        self.detector = 'histogram' if transnet is None else 'transnetv2'
+        self._starts = [a for a, _ in self.transnet or []]
+        self._ids: dict = {}  # TransNetV2 shot index -> shot id
+        self._prev = None
+        self._cut = 0
+        self._ranges: List[List[int]] = []  # [first, last] target frame per shot
+
+    def shot_of(self, j: int, frame: np.ndarray) -> Optional[int]:
+        """Shot id (0, 1, ... in order) of target frame ``j`` (call for every
+        ``j`` in order); None if the frame belongs to no shot."""
+        if self.transnet is not None:
+            src = source_index(j, self.src_fps, self.fps)
+            i = bisect.bisect_right(self._starts, src) - 1
+            k = i if i >= 0 and src <= self.transnet[i][1] else None
+        else:
+            h = frame_histogram(frame)
+            k = len(self._ranges) - 1 if self._ranges else 0
+            if self._prev is not None:
+                d = 0.5 * np.abs(h - self._prev).sum()
+                if d > self.threshold and j - self._cut >= self.min_frames:
+                    self._cut, k = j, k + 1
+            self._prev = h
+        if k is not None:
+            if self.transnet is not None:
+                k = self._ids.setdefault(k, len(self._ids))
+            if k == len(self._ranges):
+                self._ranges.append([j, j])
+            self._ranges[k][1] = j
+        return k
+
+    def shots(self) -> List[Shot]:
+        """Inclusive target-frame shots seen so far."""
+        return [(a, b) for a, b in self._ranges]
 
 
 def predictions_to_scenes(pred: np.ndarray, threshold: float = 0.5) -> List[Shot]:
@@ -142,7 +196,8 @@ def make_snippets(shots: Sequence[Shot], fps: float, snippet_seconds: float = 10
 def detect_shots(source: str, fps: Optional[float], threshold: float = 0.5,
                  min_frames: int = 8, source_fps: Optional[float] = None
                  ) -> Tuple[List[Shot], int, str]:
-    """Shots of a video in target-frame indices.
+    """Shots of a video in target-frame indices (a decode of its own; the
+    extractor detects shots in its single decode with :class:`OnlineShots`).
 
     Uses TransNetV2 files next to the video when present, else the histogram
     detector on the resampled frames (decoded at 64 px short side).
@@ -150,12 +205,20 @@ def detect_shots(source: str, fps: Optional[float], threshold: float = 0.5,
     Returns:
         tuple: ``(shots, num_target_frames, detector_name)``.
     """
-    frames = (f for _, f in iter_frames(source, fps, short_side=64,
-                                        source_fps=source_fps))
+    det = shot_detector(source, fps, threshold, min_frames, source_fps)
+    n = 0
+    for j, f in iter_frames(source, fps, short_side=HIST_SHORT_SIDE,
+                            source_fps=source_fps):
+        det.shot_of(j, f)
+        n = j + 1
+    return det.shots(), n, det.detector
+
+
+def shot_detector(source: str, fps: Optional[float], threshold: float = 0.5,
+                  min_frames: int = 8, source_fps: Optional[float] = None
+                  ) -> OnlineShots:
+    """The :class:`OnlineShots` for a video: TransNetV2 files next to it
+    when present, else the histogram detector."""
     src = read_transnet(source) if os.path.isfile(source) else None
-    if src is not None:
-        n = sum(1 for _ in frames)
-        src_fps = source_fps or video_fps(source) or None
-        return source_to_target_shots(src, n, src_fps, fps), n, 'transnetv2'
-    shots = histogram_shots(frames, threshold, min_frames)
-    return shots, (shots[-1][1] + 1 if shots else 0), 'histogram'
+    src_fps = (source_fps or video_fps(source) or None) if src is not None else None
+    return OnlineShots(threshold, min_frames, src, src_fps, fps)

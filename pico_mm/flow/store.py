@@ -129,10 +129,19 @@ class FlowStoreWriter:
         if self.frame_quality is None:
             raise ValueError('this writer keeps no frames (frame_quality=None)')
         data, decoded = encode_frame(frame, self.frame_quality)
+        self.add_frame_bytes(data)
+        return decoded
+
+    def add_frame_bytes(self, data: bytes) -> None:
+        """Keep frame ``t = num_frames_kept`` from JPEG bytes already coded
+        with :func:`~pico_mm.flow.frame_store.encode_frame` at
+        ``frame_quality`` (the overlapped pipeline codes frames ahead of the
+        estimator and hands the bytes over)."""
+        if self.frame_quality is None:
+            raise ValueError('this writer keeps no frames (frame_quality=None)')
         self._write(frame_member(self.num_frames_kept), data)
         self.num_frames_kept += 1
         self.frame_bytes += len(data)
-        return decoded
 
     def finish(self, **meta) -> Dict:
         """Write ``meta.json`` (given keys plus the coding keys) and close.

@@ -9,8 +9,9 @@
 #   PYTHONPATH=/tmp/site:$PWD python3 tools/gpu_check.py --raft-checkpoint .gpu_bundle/raft.pth ...
 #
 # (docs/gpu.md has the whole command). mmcv comes as mmcv-lite (pure Python,
-# no compiled ops): cuda_ops, export_mmdet and det_iter are then skipped with
-# one line each; a CUDA build of mmcv needs this repo's set-up on that machine.
+# no compiled ops): cuda_ops, the exports and the MMSeg/MMDet iterations are
+# then skipped with one line each (mmseg/mmdet import mmcv.ops); a CUDA build
+# of mmcv needs this repo's set-up on that machine.
 #
 # Usage: bash scripts/gpu_bundle.sh [OUT_DIR]   (default: .gpu_bundle)
 # Environment: PYTHON (default python3), GPU_PY (target Python, default 3.12),

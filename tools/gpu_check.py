@@ -117,9 +117,11 @@ PARTS = (
     ('train_tiny', 't', MM, ()),
     ('train_r50_fp16', 't', MM, ()),
     ('train_r50_bf16', 't', MM, ()),
-    ('export_mmseg', 't', ('mmseg.models', ), ('train_r50_fp16', )),
+    # mmseg.models imports mmcv.ops (point_sample) at import time
+    ('export_mmseg', 't', ('mmcv.ops', 'mmseg.models'), ('train_r50_fp16', )),
     ('export_mmdet', 't', ('mmcv.ops', 'mmdet.models'), ('train_r50_fp16', )),
-    ('seg_iter', 't', ('mmseg.models', 'pico_mm.seg'), ('export_mmseg', )),
+    ('seg_iter', 't', ('mmcv.ops', 'mmseg.models', 'pico_mm.seg'),
+     ('export_mmseg', )),
     ('det_iter', 't', ('mmcv.ops', 'mmdet.models', 'pico_mm.det'),
      ('export_mmdet', )),
 )

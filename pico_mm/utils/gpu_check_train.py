@@ -100,7 +100,9 @@ def _train(ctx: dict, name: str, base: str, batch: int, amp: str = '',
     cfg = write_config(osp.join(work, 'config.py'), osp.join(ctx['repo'],
                                                              base), over)
     args = ['--amp'] if amp else []
-    if amp == 'bfloat16':
+    if amp and ctx['device'] == 'cpu':  # mmengine's AMP wrapper needs a GPU
+        args, note = [], dict(note, amp='off (check run on the CPU)')
+    if amp == 'bfloat16' and args:
         args += ['--amp-dtype', amp]
         with open(osp.join(ctx['repo'], 'tools', 'train.py'),
                   encoding='utf-8') as f:

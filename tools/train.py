@@ -7,6 +7,7 @@ Same CLI as mmselfsup's ``tools/train.py``::
     python tools/train.py CONFIG --work-dir work_dirs/x --resume        # auto
     python tools/train.py CONFIG --resume work_dirs/x/iter_2000.pth
     python tools/train.py CONFIG --amp --cfg-options train_dataloader.batch_size=8
+    python tools/train.py CONFIG --amp --amp-dtype bfloat16   # A100/H100
     python tools/train.py CONFIG --auto-scale-lr   # lr x (GPUs*batch)/base_batch_size
     bash tools/dist_train.sh CONFIG 8                                 # DDP
     bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG --work-dir DIR  # Slurm
@@ -29,6 +30,9 @@ from pico_mm.utils.runner_cli import (add_common_args,  # noqa: E402,F401
                                       default_work_dir, load_cfg)
 
 
+AMP_DTYPES = ('float16', 'bfloat16')
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a pico_mm model')
     parser.add_argument('config', help='train config file path')
@@ -37,7 +41,14 @@ def parse_args(argv=None):
         help='resume from a checkpoint path; with no path, resume from the '
         'latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true',
-                        help='enable automatic mixed precision training')
+                        help='enable automatic mixed precision training '
+                        '(mmengine AmpOptimWrapper; float16 unless '
+                        '--amp-dtype says otherwise)')
+    parser.add_argument(
+        '--amp-dtype', choices=AMP_DTYPES, default=None,
+        help='autocast dtype of --amp: float16 (the default; dynamic loss '
+        'scaling) or bfloat16 (no loss scaling: bf16 has the exponent range '
+        'of float32; needs a GPU with bf16, e.g. A100/H100)')
     parser.add_argument(
         '--auto-scale-lr', action='store_true',
         help='scale the learning rate linearly by (GPUs x batch per GPU) / '
@@ -52,15 +63,24 @@ def parse_args(argv=None):
 
 def build_cfg(args):
     cfg = load_cfg(args)
+    if args.amp_dtype is not None and not args.amp:
+        sys.exit('error: --amp-dtype is the dtype of --amp; add --amp')
     if args.amp:
         optim_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_type == 'AmpOptimWrapper':
             print('AMP is already enabled in the config.')
+        elif optim_type != 'OptimWrapper':
+            sys.exit(f'error: --amp needs optim_wrapper.type=OptimWrapper in '
+                     f'{args.config}, got {optim_type}')
         else:
-            assert optim_type == 'OptimWrapper', (
-                f'--amp needs an OptimWrapper, got {optim_type}')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+        if args.amp_dtype is not None:
+            cfg.optim_wrapper.dtype = args.amp_dtype
+            if args.amp_dtype == 'bfloat16':
+                # bf16 does not underflow like fp16: no loss scaling, and no
+                # GradScaler inf check (a host sync) per iteration.
+                cfg.optim_wrapper.loss_scale = dict(enabled=False)
     if args.auto_scale_lr:
         base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
         if not base:

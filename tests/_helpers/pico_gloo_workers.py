@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 
 def free_port() -> int:
@@ -30,7 +31,9 @@ def run_gloo_workers(tmp_path, source: str, args, world: int = 2,
         timeout (int): Seconds to wait for each.
 
     Raises:
-        AssertionError: a worker failed (its stderr tail is in the message).
+        AssertionError: a worker failed (its stderr tail is in the message),
+            or the workers did not all finish within ``timeout`` seconds in
+            total (a hung collective): they are then killed.
     """
     script = tmp_path / 'worker.py'
     script.write_text(source)
@@ -38,6 +41,20 @@ def run_gloo_workers(tmp_path, source: str, args, world: int = 2,
     procs = [subprocess.Popen([sys.executable, str(script), str(r), str(world),
                                str(tmp_path), *map(str, args)], env=env,
                               stderr=subprocess.PIPE) for r in range(world)]
-    for p in procs:
-        _, err = p.communicate(timeout=timeout)
+    deadline = time.monotonic() + timeout
+    errs = []
+    try:
+        for p in procs:
+            _, err = p.communicate(
+                timeout=max(1.0, deadline - time.monotonic()))
+            errs.append(err)
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        tails = [p.communicate()[1].decode()[-1000:] for p in procs]
+        raise AssertionError(
+            f'gloo workers still running after {timeout} s (a collective '
+            'that not every process entered?); killed. stderr tails:\n' +
+            '\n---\n'.join(tails)) from None
+    for p, err in zip(procs, errs):
         assert p.returncode == 0, err.decode()[-2000:]

@@ -1,22 +1,22 @@
 """PiCo: pixel-level correspondence contrastive learning (MoCo-style)."""
+from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import get_rank, get_world_size
+from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 from mmengine.model import ExponentialMovingAverage
 from mmengine.structures import PixelData
 from mmselfsup.models.algorithms.base import BaseModel
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-from mmselfsup.utils import (batch_shuffle_ddp, batch_unshuffle_ddp,
-                             concat_all_gather)
-from torch.nn.utils.rnn import pad_sequence
+from mmselfsup.utils import batch_unshuffle_ddp
 
-from ..utils import (PixelQueue, global_mean_count, load_moco_backbone,
-                     sample_points)
+from ..utils import (PixelQueue, collect_points, global_mean_count,
+                     has_train_batchnorm, load_moco_backbone, sample_points,
+                     select_pairs, shuffle_keys_ddp)
 
 
 @MODELS.register_module()
@@ -58,6 +58,13 @@ class PiCo(BaseModel):
             sampled point embeddings instead of the whole stride-4 map; BN
             statistics are then taken over the sampled points. Much cheaper
             (the head is 2048 wide at stride 4). Defaults to True.
+        shuffle_keys (bool, optional): Shuffle the key images across
+            processes (MoCo) before the key path. None (the default): only
+            when the key path (backbone, neck, head of the key encoder) has
+            a BatchNorm layer in training mode, the one thing the shuffle
+            protects; the default PiCo has none (frozen backbone in eval
+            mode, GroupNorm neck, head without norm), so no image is
+            gathered. True/False force it. Without DDP nothing is shuffled.
         backbone_checkpoint (str, optional): MoCo-v2 checkpoint loaded into
             the backbone by :meth:`init_weights` (mmselfsup or original
             ``module.encoder_q.*`` format). Defaults to None.
@@ -79,6 +86,7 @@ class PiCo(BaseModel):
                  enqueue_per_iter: Optional[int] = None,
                  freeze_backbone: bool = True,
                  head_on_points: bool = True,
+                 shuffle_keys: Optional[bool] = None,
                  backbone_checkpoint: Optional[str] = None,
                  pretrained: Optional[str] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
@@ -99,6 +107,15 @@ class PiCo(BaseModel):
         self.enqueue_per_iter = enqueue_per_iter
         self.freeze_backbone = freeze_backbone
         self.head_on_points = head_on_points
+        self.shuffle_keys = shuffle_keys
+        if head_on_points and any(
+                type(m).__name__ == 'SyncBatchNorm'
+                for m in self.head.modules()):
+            raise ValueError(
+                'PiCo: SyncBN in the head with head_on_points=True: a '
+                'process without pairs skips the head and so its SyncBN '
+                'collective, and the others wait forever; use BN (the keys '
+                'are then shuffled across GPUs) or head_on_points=False')
         self.backbone_checkpoint = backbone_checkpoint
         if freeze_backbone:
             self.backbone.requires_grad_(False)
@@ -114,6 +131,26 @@ class PiCo(BaseModel):
         if not self.freeze_backbone:
             mods = dict(backbone=self.backbone, **mods)
         return nn.ModuleDict(mods)
+
+    @torch.no_grad()
+    def _momentum_update(self) -> None:
+        """``self.encoder_k.update_parameters(query modules)``, on the device.
+
+        mmengine's ``ExponentialMovingAverage.update_parameters`` tests its
+        ``steps`` buffer (a GPU tensor) with ``if`` twice per call: two
+        host synchronisations. Same update here without them: ``k.lerp_(q,
+        w)`` with ``w = 1`` at step 0 (an exact copy) and ``1 - momentum``
+        after, ``steps`` incremented on the device, buffers copied.
+        """
+        ema = self.encoder_k
+        query = self._query_modules()
+        src = dict(query.named_parameters())
+        weight = torch.where(ema.steps == 0, 1.0, ema.momentum)
+        for name, avg in ema.avg_parameters.items():
+            avg.lerp_(src[name].to(avg.device), weight.to(avg.dtype))
+        for b_avg, b_src in zip(ema.module.buffers(), query.buffers()):
+            b_avg.copy_(b_src.to(b_avg.device))
+        ema.steps += 1
 
     def init_weights(self) -> None:
         """Initialise, then load the MoCo-v2 backbone if configured."""
@@ -172,37 +209,26 @@ class PiCo(BaseModel):
             sample.dense_emb = PixelData(value=e)
         return data_samples
 
+    def parse_losses(self, losses: Dict[str, torch.Tensor]
+                     ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """mmengine's ``parse_losses``, with the logged values on the host.
+
+        mmengine's ``RuntimeInfoHook`` reads every logged value with
+        ``.item()`` at every iteration: one host synchronisation per value
+        (six here) when they are on the GPU. They are copied to the host
+        together instead (one synchronisation); the returned loss stays on
+        the device for the backward pass.
+
+        Returns:
+            tuple[Tensor, dict[str, Tensor]]: The loss, and the logged values
+            as 0-d float32 CPU tensors.
+        """
+        loss, log_vars = super().parse_losses(losses)
+        host = torch.stack([v.detach().float().reshape(())
+                            for v in log_vars.values()]).cpu()
+        return loss, OrderedDict(zip(log_vars, host.unbind()))
+
     # -------------------------------------------------------------- loss --
-    @staticmethod
-    def _collect_points(data_samples: List[SelfSupDataSample],
-                        device: torch.device
-                        ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Stack ``points_q``/``points_k``/``points_valid`` into N×P(×2)."""
-        try:
-            pq = [ds.points_q for ds in data_samples]
-            pk = [ds.points_k for ds in data_samples]
-            pv = [ds.points_valid for ds in data_samples]
-        except AttributeError as e:
-            raise KeyError(
-                'PiCo needs data samples with points_q, points_k and '
-                'points_valid (use PackPiCoInputs in the pipeline): '
-                f'{e}') from None
-        pq = pad_sequence([torch.as_tensor(p, dtype=torch.float32)
-                           for p in pq], batch_first=True)
-        pk = pad_sequence([torch.as_tensor(p, dtype=torch.float32)
-                           for p in pk], batch_first=True)
-        pv = pad_sequence([torch.as_tensor(v, dtype=torch.bool) for v in pv],
-                          batch_first=True)
-        return pq.to(device), pk.to(device), pv.to(device)
-
-    def _select_pairs(self, valid: torch.Tensor) -> torch.Tensor:
-        """Flat indices (into N·P) of at most ``max_pairs`` valid pairs."""
-        idx = valid.flatten().nonzero().squeeze(1)
-        if 0 < self.max_pairs < idx.numel():
-            perm = torch.randperm(idx.numel(), device=idx.device)
-            idx = idx[perm[:self.max_pairs]]
-        return idx
-
     @staticmethod
     def _project_points(head: nn.Module, emb: torch.Tensor) -> torch.Tensor:
         """Apply the 1×1-conv head to M×C point embeddings (M ≥ 1).
@@ -214,42 +240,75 @@ class PiCo(BaseModel):
             return head(torch.cat([x, x]))[:1].flatten(1)
         return head(x).flatten(1)
 
-    def _key_embeddings(self, im_k: torch.Tensor, points_k: torch.Tensor,
-                        valid: torch.Tensor) -> torch.Tensor:
-        """Key projections at ``points_k`` (N×P×C, zeros where invalid).
+    def _key_path(self) -> List[nn.Module]:
+        """Modules that compute the keys (frozen backbone included)."""
+        mods = list(self.encoder_k.module.values())
+        return [self.backbone] + mods if self.freeze_backbone else mods
 
-        Under DDP the key images are shuffled across GPUs (BN in the key
-        path, as in MoCo); instead of gathering dense key maps back, the
-        small point sets follow the images and only the sampled vectors are
-        unshuffled.
+    def _shuffle(self) -> bool:
+        """Whether this iteration shuffles the key images across processes.
+
+        Decided from the configuration and the modules' modes only, never
+        from the data, so every process decides the same.
+        """
+        if get_world_size() == 1:
+            return False
+        if self.shuffle_keys is None:
+            return has_train_batchnorm(self._key_path())
+        return bool(self.shuffle_keys)
+
+    def _key_embeddings(self, im_k: torch.Tensor, points_k: torch.Tensor,
+                        valid: torch.Tensor,
+                        chosen: torch.Tensor) -> torch.Tensor:
+        """Key projections of the chosen pairs (not normalised).
+
+        Without the shuffle (see ``shuffle_keys``) the head runs on the
+        chosen points only: without BatchNorm it is a per-point function.
+        With it (BatchNorm in the key path, as in MoCo) the key images are
+        shuffled across processes; instead of gathering dense key maps
+        back, the small point sets follow the images, the head sees every
+        valid point of the shuffled batch, and only the sampled key vectors
+        (N×P×C) are unshuffled. The collectives depend only on
+        :meth:`_shuffle`, never on the points.
+
+        Args:
+            im_k (Tensor): N×3×H×W key view.
+            points_k (Tensor): N×P×2 key points (pixels).
+            valid (Tensor): N×P bool.
+            chosen (Tensor): M flat indices into N·P (``select_pairs``).
+
+        Returns:
+            Tensor: M×C keys.
         """
         mods = self.encoder_k.module
         img_size = im_k.shape[-2:]
-        shuffle = get_world_size() > 1
+        shuffle = self._shuffle()
         if shuffle:
-            im_k, idx_unshuffle = batch_shuffle_ddp(im_k)
-            mine = torch.argsort(idx_unshuffle).view(
-                -1, im_k.shape[0])[get_rank()]
-            points_k = concat_all_gather(points_k.contiguous())[mine]
-            valid = concat_all_gather(valid.to(torch.uint8))[mine].bool()
+            im_k, points_k, valid, idx_unshuffle = shuffle_keys_ddp(
+                im_k, points_k, valid)
         if self.freeze_backbone:
             feats = self.backbone(im_k)
         else:
             feats = mods['backbone'](im_k)
         emb = mods['neck'](feats)[0]
-        if self.head_on_points:
+        if not self.head_on_points:
+            keys = sample_points(mods['head'](emb), points_k, img_size)
+        elif not shuffle:
+            sampled = sample_points(emb, points_k, img_size).flatten(0, 1)
+            if chosen.numel() == 0:
+                return sampled.new_zeros((0, self.queue.feat_dim))
+            return self._project_points(mods['head'], sampled[chosen])
+        else:
             sampled = sample_points(emb, points_k, img_size)
             keys = sampled.new_zeros(sampled.shape[:2] +
                                      (self.queue.feat_dim, ))
-            if valid.any():
+            if valid.any():  # one host sync, only with BN in the key path
                 keys[valid] = self._project_points(mods['head'],
                                                    sampled[valid]).to(
                                                        keys.dtype)
-        else:
-            keys = sample_points(mods['head'](emb), points_k, img_size)
         if shuffle:
             keys = batch_unshuffle_ddp(keys.contiguous(), idx_unshuffle)
-        return keys
+        return keys.flatten(0, 1)[chosen]
 
     def loss(self, inputs: List[torch.Tensor],
              data_samples: List[SelfSupDataSample],
@@ -270,6 +329,15 @@ class PiCo(BaseModel):
             samples' ``frame_inds``, when present) and ``queue_fill`` (real
             keys in the queue). Under DDP the loss is the mean over the
             pairs of all processes (``global_mean_count``).
+
+        Every process enters the same collectives in the same order whatever
+        its data (no pairs, no valid point, nothing to enqueue): the key
+        shuffle (when :meth:`_shuffle`), the pair-count all-reduce, the
+        queue's two all-gathers; and the loss reaches every trainable
+        parameter, so DDP's gradient all-reduce runs on every process.
+        Host synchronisations: one (the ``nonzero`` that sizes the pairs),
+        plus one for the queue's count all-gather under DDP, plus one in
+        the key path when it has BatchNorm (docs/training.md).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError('PiCo.loss expects a list of two views')
@@ -278,9 +346,8 @@ class PiCo(BaseModel):
             raise ValueError('PiCo: both views must have the same size, got '
                              f'{tuple(im_q.shape)} and {tuple(im_k.shape)}')
         img_size = im_q.shape[-2:]
-        points_q, points_k, valid = self._collect_points(
-            data_samples, im_q.device)
-        chosen = self._select_pairs(valid)
+        points_q, points_k, valid = collect_points(data_samples, im_q.device)
+        chosen = select_pairs(valid, self.max_pairs)  # the one host sync
 
         emb_q = self.neck(self._backbone(im_q))[0]
         if self.head_on_points:
@@ -293,10 +360,12 @@ class PiCo(BaseModel):
         q = F.normalize(q, dim=1)
 
         with torch.no_grad():
-            self.encoder_k.update_parameters(self._query_modules())
-            k = self._key_embeddings(im_k, points_k, valid)
-            k = F.normalize(k.flatten(0, 1)[chosen], dim=1)
+            self._momentum_update()
+            k = F.normalize(
+                self._key_embeddings(im_k, points_k, valid, chosen), dim=1)
 
+        # A collective: every process calls it, also without pairs.
+        mean_count = global_mean_count(chosen.numel(), q.device)
         if chosen.numel() == 0:
             # Zero loss that still reaches every trainable parameter, so DDP
             # (find_unused_parameters=False) does not stall.
@@ -306,8 +375,7 @@ class PiCo(BaseModel):
             # clone: the queue is updated in place below, but the
             # checkpointed loss chunks re-read it during backward.
             loss = self.contrast_loss(
-                q, k, self.queue.buffer.clone(),
-                avg_factor=global_mean_count(chosen.numel(), q.device))
+                q, k, self.queue.buffer.clone(), avg_factor=mean_count)
 
         to_enqueue = k
         if (self.enqueue_per_iter is not None
@@ -316,14 +384,17 @@ class PiCo(BaseModel):
             to_enqueue = k[sub[:self.enqueue_per_iter]]
         self.queue.enqueue(to_enqueue)
         per_sample = valid.sum(1).float()
+        # Logged values stay tensors made on the device (new_full, not
+        # new_tensor: no host-to-device copy); mmengine reads each one with
+        # .item() after the step.
         stats = dict(
             loss=loss,
-            num_pairs=loss.new_tensor(float(chosen.numel())),
+            num_pairs=loss.new_full((), float(chosen.numel())),
             pairs_per_sample=per_sample.mean().to(loss.dtype),
             no_pair_frac=(per_sample == 0).float().mean().to(loss.dtype),
-            queue_fill=loss.new_tensor(float(self.queue.fill)))
+            queue_fill=self.queue.fill.to(loss.dtype))
         gaps = [abs(int(ds.frame_inds[1]) - int(ds.frame_inds[0]))
                 for ds in data_samples if 'frame_inds' in ds]
         if gaps:
-            stats['frame_gap'] = loss.new_tensor(sum(gaps) / len(gaps))
+            stats['frame_gap'] = loss.new_full((), sum(gaps) / len(gaps))
         return stats

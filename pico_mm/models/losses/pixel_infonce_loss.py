@@ -1,5 +1,5 @@
 """Pixel-level InfoNCE with a negative queue, computed in row chunks."""
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
@@ -67,7 +67,8 @@ class PixelInfoNCELoss(nn.Module):
                 k: torch.Tensor,
                 queue: torch.Tensor,
                 valid: Optional[torch.Tensor] = None,
-                avg_factor: Optional[float] = None) -> torch.Tensor:
+                avg_factor: Optional[Union[float, torch.Tensor]] = None
+                ) -> torch.Tensor:
         """Compute the loss.
 
         Args:
@@ -76,10 +77,12 @@ class PixelInfoNCELoss(nn.Module):
             queue (Tensor): C×L negative keys (L2-normalised); never
                 receives a gradient.
             valid (Tensor, optional): M bool mask; invalid rows are ignored.
-            avg_factor (float, optional): Divide the summed loss by this
-                instead of the number of valid rows (under DDP: the mean
+            avg_factor (float | Tensor, optional): Divide the summed loss by
+                this instead of the number of valid rows (under DDP: the mean
                 pair count per process, ``global_mean_count``, so every pair
-                of every process weighs the same).
+                of every process weighs the same). A float must be > 0; a
+                0-d tensor is used as is (checking it would synchronise the
+                host with the device).
 
         Returns:
             Tensor: scalar loss averaged over the valid rows (or divided by
@@ -119,8 +122,13 @@ class PixelInfoNCELoss(nn.Module):
                 else:
                     part = _chunk_ce_sum(qc, kc, queue, inv_temp)
                 total = total + part
-        denom = num if avg_factor is None else float(avg_factor)
-        if denom <= 0:
-            raise ValueError(f'PixelInfoNCELoss: avg_factor must be > 0, '
-                             f'got {avg_factor}')
+        if isinstance(avg_factor, torch.Tensor):
+            # Not checked on the host (that would synchronise with the
+            # device); global_mean_count is > 0 whenever this rank has rows.
+            denom = avg_factor.to(total.dtype)
+        else:
+            denom = num if avg_factor is None else float(avg_factor)
+            if denom <= 0:
+                raise ValueError(f'PixelInfoNCELoss: avg_factor must be > 0, '
+                                 f'got {avg_factor}')
         return total / denom * self.loss_weight

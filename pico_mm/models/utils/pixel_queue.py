@@ -47,8 +47,9 @@ class PixelQueue(nn.Module):
         """
         if get_world_size() == 1:
             return keys
-        count = torch.tensor([keys.shape[0]], device=keys.device)
-        counts = [int(c) for c in all_gather(count)]
+        count = torch.full((1, ), keys.shape[0], device=keys.device)
+        # The one host synchronisation of a distributed enqueue.
+        counts = torch.cat(all_gather(count)).tolist()
         max_count = max(counts)
         padded = keys.new_zeros((max_count, keys.shape[1]))
         padded[:keys.shape[0]] = keys
@@ -76,7 +77,8 @@ class PixelQueue(nn.Module):
         num = keys.shape[0]
         if num == 0:
             return 0
-        ptr = int(self.ptr)
+        # ptr and fill stay on the device: no host synchronisation here.
+        ptr = self.ptr
         if num > self.queue_len:  # only the newest queue_len keys survive
             skip = num - self.queue_len
             keys = keys[skip:]
@@ -84,8 +86,8 @@ class PixelQueue(nn.Module):
         idx = (ptr + torch.arange(keys.shape[0], device=keys.device)
                ) % self.queue_len
         self.buffer[:, idx] = keys.t().to(self.buffer.dtype)
-        self.ptr.fill_((int(self.ptr) + num) % self.queue_len)
-        self.fill.fill_(min(int(self.fill) + num, self.queue_len))
+        self.ptr.copy_((self.ptr + num) % self.queue_len)
+        self.fill.copy_((self.fill + num).clamp(max=self.queue_len))
         return num
 
     def extra_repr(self) -> str:

@@ -3,65 +3,14 @@ import copy
 
 import pytest
 import torch
-from mmengine.optim import OptimWrapper
 from mmselfsup.registry import MODELS
 from mmselfsup.structures import SelfSupDataSample
-
-import pico_mm.models  # noqa: F401  (registers PiCo parts)
-
-SIZE, P, QLEN, DIM = 64, 24, 256, 16
-
-
-def _cfg(**kw):
-    cfg = dict(
-        type='PiCo',
-        backbone=dict(type='mmselfsup.ResNet', depth=18, stem_channels=16,
-                      base_channels=16, out_indices=(1, 2, 3, 4)),
-        neck=dict(type='PiCoFPNNeck', in_channels=(16, 32, 64, 128),
-                  fpn_channels=32, decoder_channels=16, out_channels=DIM,
-                  norm_cfg=dict(type='GN', num_groups=8, requires_grad=True)),
-        head=dict(type='DenseProjectionHead', in_channels=DIM,
-                  hid_channels=64, out_channels=DIM),
-        loss=dict(type='PixelInfoNCELoss', temperature=0.2, chunk_size=16),
-        queue_len=QLEN, feat_dim=DIM, momentum=0.999, max_pairs=40)
-    cfg.update(kw)
-    return cfg
-
-
-def _build(**kw):
-    torch.manual_seed(0)
-    torch.set_num_threads(1)
-    model = MODELS.build(_cfg(**kw))
-    model.init_weights()
-    return model
-
-
-def _batch(n=2, seed=0, num_valid=(20, 13), frame_inds=None):
-    """A collated batch as PackPiCoInputs + default_collate produce it."""
-    g = torch.Generator().manual_seed(seed)
-    views = [torch.randint(0, 256, (n, 3, SIZE, SIZE), dtype=torch.uint8,
-                           generator=g) for _ in range(2)]
-    samples = []
-    for i in range(n):
-        pq = torch.rand(P, 2, generator=g) * (SIZE - 1)
-        pk = (pq + torch.randn(P, 2, generator=g) * 3).clamp(0, SIZE - 1)
-        valid = torch.zeros(P, dtype=torch.bool)
-        valid[:num_valid[i]] = True
-        pq[~valid] = 0
-        pk[~valid] = 0
-        s = SelfSupDataSample()
-        s.set_field(pq, 'points_q')
-        s.set_field(pk, 'points_k')
-        s.set_field(valid, 'points_valid')
-        if frame_inds is not None:
-            s.set_metainfo(dict(frame_inds=frame_inds[i]))
-        samples.append(s)
-    return dict(inputs=views, data_samples=samples)
-
-
-def _optim(model):
-    params = [p for p in model.parameters() if p.requires_grad]
-    return OptimWrapper(torch.optim.SGD(params, lr=0.1, momentum=0.9))
+from pico_mm.models.utils import collect_points
+from pico_tiny_model import DIM, P, SIZE
+from pico_tiny_model import build_tiny as _build
+from pico_tiny_model import sgd as _optim
+from pico_tiny_model import tiny_batch as _batch
+from pico_tiny_model import tiny_cfg as _cfg
 
 
 @pytest.mark.parametrize('head_on_points', [True, False])
@@ -245,21 +194,51 @@ def test_missing_point_fields_raise_clear_error():
 @pytest.mark.parametrize('head_on_points', [True, False])
 def test_ddp_key_shuffle_keeps_point_correspondence(monkeypatch,
                                                     head_on_points):
-    """With the (DDP) batch shuffle on, keys still belong to their points."""
+    """With the key shuffle on, keys still belong to their points (one
+    process: the shuffle permutes the local batch)."""
     from pico_mm.models.algorithms import pico as pico_module
-    model = _build(head_on_points=head_on_points)
+    model = _build(head_on_points=head_on_points, shuffle_keys=True)
     model.train()
     data = model.data_preprocessor(_batch(n=4, num_valid=(5, 9, 2, 7)), True)
-    _, points_k, valid = model._collect_points(data[1], data[0][1].device)
+    _, points_k, valid = collect_points(data[1], data[0][1].device)
+    chosen = valid.flatten().nonzero().squeeze(1)
     model.encoder_k.update_parameters(model._query_modules())
     with torch.no_grad():
-        plain = model._key_embeddings(data[0][1], points_k, valid)
+        plain = model._key_embeddings(data[0][1], points_k, valid, chosen)
         torch.manual_seed(3)  # a non-identity permutation
         monkeypatch.setattr(pico_module, 'get_world_size', lambda: 2)
-        shuffled = model._key_embeddings(data[0][1], points_k, valid)
-    assert shuffled.shape == plain.shape == (4, P, DIM)
+        assert model._shuffle()
+        shuffled = model._key_embeddings(data[0][1], points_k, valid, chosen)
+    assert shuffled.shape == plain.shape == (23, DIM)
     assert plain.abs().sum() > 0
     assert torch.allclose(shuffled, plain, atol=1e-5)
+
+
+def test_shuffle_rule_follows_batchnorm_in_the_key_path(monkeypatch):
+    """Auto: shuffle only with BN in training mode in the key path."""
+    from pico_mm.models.algorithms import pico as pico_module
+    monkeypatch.setattr(pico_module, 'get_world_size', lambda: 2)
+    model = _build()
+    model.train()
+    assert not model._shuffle()  # frozen BN backbone, GN neck, plain head
+    assert not _build(shuffle_keys=False,
+                      freeze_backbone=False).train()._shuffle()
+    assert _build(shuffle_keys=True).train()._shuffle()
+    assert _build(freeze_backbone=False).train()._shuffle()  # BN backbone
+    bn_head = _build(head=dict(type='DenseProjectionHead', in_channels=DIM,
+                               hid_channels=64, out_channels=DIM,
+                               norm_cfg=dict(type='BN')))
+    assert bn_head.train()._shuffle()
+    assert not bn_head.eval()._shuffle()
+    monkeypatch.setattr(pico_module, 'get_world_size', lambda: 1)
+    assert not bn_head.train()._shuffle()  # nothing to shuffle with
+
+
+def test_syncbn_head_on_points_is_refused():
+    with pytest.raises(ValueError, match='SyncBN in the head'):
+        _build(head=dict(type='DenseProjectionHead', in_channels=DIM,
+                         hid_channels=64, out_channels=DIM,
+                         norm_cfg=dict(type='SyncBN')))
 
 
 def test_enqueue_per_iter_limits_enqueued_keys():

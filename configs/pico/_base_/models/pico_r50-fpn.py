@@ -14,7 +14,14 @@ model = dict(
         type='SelfSupDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
+        bgr_to_rgb=True,
+        # asynchronous host-to-GPU copies of the (pinned) batch
+        non_blocking=True),
+    # shuffle_keys=None: the key images are shuffled across GPUs only when
+    # the key path has BatchNorm in training mode (none here: frozen
+    # backbone in eval mode, GroupNorm neck, head without norm).
+    # Mixed precision: tools/train.py --amp (float16, dynamic loss scale)
+    # or --amp --amp-dtype bfloat16 (no loss scale; A100/H100).
     backbone=dict(
         type='ResNet',
         depth=50,

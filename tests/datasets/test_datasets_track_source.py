@@ -1,9 +1,7 @@
 """The dataset reads format-2 track files by offset and old ones with a
 one-time warning; both give the same samples."""
 import glob
-import os
 import os.path as osp
-import shutil
 import sys
 
 import numpy as np
@@ -16,8 +14,7 @@ from mmengine.registry import init_default_scope
 from mmselfsup.registry import DATASETS
 
 from pico_mm.datasets import track_source
-from pico_mm.tracking import (TrackIndex, file_version, load_tracks,
-                              save_tracks)
+from pico_mm.tracking import TrackIndex, load_tracks, save_tracks
 from pico_mm.tracking.track_format import SHIPPED_SWEEP
 
 sys.path.insert(0, osp.dirname(__file__))
@@ -97,33 +94,6 @@ def test_converted_files_do_not_warn(two_formats, warnings_seen):
     for i in range(len(ds)):
         ds.prepare_sample(i, np.random.default_rng(i))
     assert warnings_seen == []
-
-
-def test_convert_tool_in_place_is_resumable(two_formats, tmp_path):
-    vs, _ = two_formats
-    tracks = str(tmp_path / 'tracks')
-    shutil.copytree(vs['tracks'], tracks)
-    files = sorted(glob.glob(osp.join(tracks, '**', '*.npz'), recursive=True))
-    assert {file_version(p) for p in files} == {1}
-    before = {p: load_tracks(p) for p in files}
-    from pico_test_tools import ToolRunner
-    tool = ToolRunner(osp.join(ROOT, 'tools/data/convert_tracks.py'),
-                      'convert_tracks_ip', extra_args=['--no-progress'])
-    res = tool.run(tracks, '--sweep', '0.007,0.4')
-    assert res.returncode == 0, res.stderr
-    assert 'device cpu' in res.stdout + res.stderr
-    for p in files:
-        assert file_version(p) == 2
-        np.testing.assert_array_equal(load_tracks(p).length,
-                                      before[p].length)
-        assert not TrackIndex(p, 0.007, 0.4).computed  # stored, not cached
-    assert not [n for n in os.listdir(osp.dirname(files[0]))
-                if n.endswith('.tmp')]
-    mtimes = {p: os.stat(p).st_mtime_ns for p in files}
-    res = tool.run(tracks, '--sweep', '0.007,0.4')  # nothing left to do
-    assert res.returncode == 0 and 'unchanged' in open(glob.glob(osp.join(
-        tracks, 'convert_tracks.*.log'))[0]).read()
-    assert {p: os.stat(p).st_mtime_ns for p in files} == mtimes
 
 
 def test_every_shipped_config_reads_a_stored_sweep_point():

@@ -10,7 +10,7 @@ from pico_test_tools import ToolRunner
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'configs', 'pico', 'pico_r18-fpn_tiny_cpu.py')
 TOOL = osp.join(ROOT, 'tools', 'analysis', 'exact_gt_benchmark.py')
-ARGS = ['--pairs-per-kind', '1', '--size', '64', '80', '--points', '48',
+ARGS = ['--pairs-per-kind', '2', '--size', '64', '80', '--points', '48',
         '--threads', '1']
 
 torch.set_num_threads(1)
@@ -45,16 +45,20 @@ def tool():
 def test_two_checkpoints_table_and_json(ckpts, tool, tmp_path):
     out = str(tmp_path / 'res' / 'gt.json')
     res_ = tool.run(f'a={ckpts[0]}', f'b={ckpts[1]}', f'a_again={ckpts[0]}',
-                    '--config', CONFIG, '--split', 'val', 'test', '--out', out)
+                    '--config', CONFIG, '--split', 'val', 'test', 'stereo',
+                    '--out', out)
     text = res_.stdout
     assert res_.returncode == 0, res_.stderr[-2000:]
     assert 'exact-GT' in res_.stderr  # the progress bar
     res = json.load(open(out))
     assert list(res['models']) == ['a', 'b', 'a_again']
-    assert set(res['pair_sets']) == {'val', 'test'}
+    assert set(res['pair_sets']) == {'val', 'test', 'stereo'}
+    assert res['pair_sets']['stereo']['pairs'] == {'stereo': 2}
     assert res['pair_sets']['val']['fingerprint'] != \
         res['pair_sets']['test']['fingerprint']
     for name, r in res['models'].items():
+        assert list(r['stereo']['scores']) == ['stereo', 'all']
+        assert 0 <= r['stereo']['scores']['stereo']['1']['acc'] <= 1
         for split in ('val', 'test'):
             sc = r[split]['scores']
             for group in ('rigid', 'nonrigid', 'all'):
@@ -64,7 +68,8 @@ def test_two_checkpoints_table_and_json(ckpts, tool, tmp_path):
     # Same checkpoint, same numbers; a different one gives different matches.
     assert res['models']['a']['val'] == res['models']['a_again']['val']
     assert res['models']['a']['val'] != res['models']['b']['val']
-    for line in ('Exact-GT correspondence, val split', 'test split', 'all@2',
+    for line in ('Exact-GT correspondence, val split', 'test split',
+                 'stereo split', 'stereo@1', 'all@2',
                  'chance', 'no motion'):
         assert line in text
     assert any(ln.startswith('b ') for ln in text.splitlines())

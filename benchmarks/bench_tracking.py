@@ -1,24 +1,34 @@
 #!/usr/bin/env python
 """Benchmark: tracking from the flow store vs decoding the flow store.
 
-Builds a 10 s / 30 Hz / 256p flow store (300 frames, 256×456, hand-held
-camera motion with exact flow) in a temp folder, then times
+Builds several distinct K400-sized flow stores (10 s at 30 fps, short side
+256: 300 frames of 256×456, exact flow of a synthetic camera motion) in a
+temp folder: hand-held motion, and hand-held motion with fast zoom bursts
+whose flow clips at the store bound near the frame corners (the saturation
+test's dense path). For each clip and repeat it times, back to back,
 
-1. pure decoding of every pair (``FlowReader.read``),
-2. decoding + tracking (the tracker fed by the same reader), without and
-   with the flow prefetch thread,
-3. tracking alone on flows already in memory,
+1. decoding every pair (``FlowReader.read``),
+2. decoding + tracking, sequential (``prefetch=False``),
+3. decoding + tracking with the flow prefetch thread (the tool's default),
 
-and prints the ratios (2)/(1) (goal <= 1.5) and points·steps per second.
-Not a test; numbers depend on the machine.
+with the tool's settings (``tools/data/track_points.py``: alpha 0.02,
+beta 1.0, saturation test at the store bound, 4096 seeds). It prints the
+ratios (2)/(1) and (3)/(1) of each repeat (goal <= 1.5), their best and
+median, and the process CPU ms per clip of decoding and of tracking
+((2) - (1)). Before every timed pass the store is dropped from the OS page
+cache (fsync + POSIX_FADV_DONTNEED), so each pass reads it from disk as a
+K400 job would; the clips rotate, so CPU caches do not hold the previous
+pass's flow. Not a test; numbers depend on the machine and its load.
 
 Usage::
 
-    python benchmarks/bench_tracking.py [--points 4096] [--device cpu]
+    python benchmarks/bench_tracking.py [--points 4096] [--clips 4]
+        [--repeat 5] [--device cpu] [--threads N]
 """
 import argparse
 import os
 import os.path as osp
+import statistics
 import sys
 import tempfile
 import time
@@ -29,37 +39,55 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from pico_mm.flow import FlowReader, FlowStoreWriter  # noqa: E402
-from pico_mm.tracking import PointTracker, sample_seeds  # noqa: E402
+from pico_mm.tracking import (STOP_SATURATED, PointTracker,  # noqa: E402
+                              sample_seeds)
 from pico_mm.tracking.synthetic import (affine_video,  # noqa: E402
                                         motion_matrix, textured_image)
+
+#: tools/data/track_points.py's extraction settings
+TOOL_ALPHA, TOOL_BETA = 0.02, 1.0
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--points', type=int, nargs='+', default=[4096, 16384],
-                   help='seeds per video (several values: one row each)')
+    p.add_argument('--points', type=int, nargs='+', default=[4096],
+                   help='seeds per video (several values: one block each)')
+    p.add_argument('--clips', type=int, default=4,
+                   help='distinct stores; every second one has fast zoom '
+                   'bursts that clip')
     p.add_argument('--frames', type=int, default=300, help='10 s at 30 Hz')
     p.add_argument('--height', type=int, default=256)
     p.add_argument('--width', type=int, default=456)
-    p.add_argument('--device', default='cpu', help='cpu, cuda or auto')
-    p.add_argument('--repeat', type=int, default=3, help='best of N runs')
+    p.add_argument('--device', default='cpu', help='cpu, cuda or cuda:I')
+    p.add_argument('--repeat', type=int, default=5,
+                   help='timed passes per clip (best and median reported)')
     p.add_argument('--threads', type=int, default=None,
-                   help='torch/OpenCV threads (default: library default)')
+                   help='torch/OpenCV threads (default: library default, '
+                   'as the tool)')
     return p.parse_args(argv)
 
 
-def make_store(path, frames, h, w):
-    """Write a synthetic hand-held-camera flow store; returns seconds."""
-    rng = np.random.default_rng(0)
+def clip_motion(seed, frames, h, w):
+    """T-1 step matrices: hand-held motion, plus (odd seeds) three zoom
+    bursts (6 frames of 1.1×/frame) whose flow passes 20 px near the
+    corners."""
+    rng = np.random.default_rng(seed)
     centre = ((w - 1) / 2, (h - 1) / 2)
-    steps = [
-        motion_matrix(rng.uniform(-2, 2, 2), rng.uniform(-0.5, 0.5),
-                      rng.uniform(0.99, 1.01), centre)
-        for _ in range(frames - 1)
-    ]
+    burst = seed % 2 == 1
+    steps = []
+    for t in range(frames - 1):
+        zoom = 1.10 if burst and t % 100 in range(40, 46) else \
+            rng.uniform(0.99, 1.01)
+        steps.append(motion_matrix(rng.uniform(-2, 2, 2),
+                                   rng.uniform(-0.5, 0.5), zoom, centre))
+    return steps
+
+
+def make_store(path, frames, h, w, seed=0):
+    """Write one synthetic flow store; returns the seconds it took."""
     t0 = time.perf_counter()
-    # texture is irrelevant to the store; keep the image tiny
-    _, fwd, bwd, _ = affine_video(textured_image(h, w), steps, frames)
+    _, fwd, bwd, _ = affine_video(textured_image(h, w, seed),
+                                  clip_motion(seed, frames, h, w), frames)
     with FlowStoreWriter(path, bound=20, quality=95) as writer:
         for f, b in zip(fwd, bwd):
             writer.add_pair(f, b)
@@ -68,18 +96,43 @@ def make_store(path, frames, h, w):
     return time.perf_counter() - t0
 
 
-def timed(fn):
-    """Run ``fn`` once; returns ``(wall s, process CPU s, result)``.
+def drop_page_cache(path):
+    """Evict ``path`` from the OS page cache (the next read hits the disk)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
-    Process CPU time is robust to other jobs on a shared machine; for a
-    single-threaded run (prefetch off, 1 thread) it equals the wall time of
-    an idle machine.
-    """
+
+def timed(fn, path):
+    """``(wall s, process CPU s, result)`` of ``fn()``, store cache dropped."""
+    drop_page_cache(path)
     w0, c0 = time.perf_counter(), time.process_time()
     out = fn()
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return time.perf_counter() - w0, time.process_time() - c0, out
+
+
+def decode(path):
+    with FlowReader(path) as r:
+        for t in range(r.num_pairs):
+            r.read(t)
+
+
+def track(path, points, device, prefetch):
+    with FlowReader(path) as r:
+        n, size = r.num_frames, r.frame_size
+        tracker = PointTracker(TOOL_ALPHA, TOOL_BETA, device=device,
+                               prefetch=prefetch, saturation_bound=r.bound)
+        start, xy = sample_seeds(points, n, size, np.random.default_rng(0))
+        return tracker.track(r.read, n, size, start, xy)
+
+
+def best_med(values):
+    return f'{min(values):5.2f} {statistics.median(values):5.2f}'
 
 
 def main(argv=None):
@@ -88,67 +141,67 @@ def main(argv=None):
         import cv2
         torch.set_num_threads(args.threads)
         cv2.setNumThreads(args.threads)
-    device = None if args.device == 'auto' else args.device
     h, w, n = args.height, args.width, args.frames
     with tempfile.TemporaryDirectory() as tmp:
-        store = osp.join(tmp, 'bench.zip')
-        gen = make_store(store, n, h, w)
-        size = os.path.getsize(store) / 2**20
-        print(f'store: {n} frames {h}x{w}, {size:.1f} MiB, built in '
-              f'{gen:.1f} s; device {device or "auto"}, torch threads '
-              f'{torch.get_num_threads()}')
-
-        def decode():
-            with FlowReader(store) as r:
-                for t in range(r.num_pairs):
-                    r.read(t)
-
-        with FlowReader(store) as r:
-            flows = [r.read(t) for t in range(r.num_pairs)]
-        print('times in s, best of --repeat; wall = elapsed, cpu = process '
-              'CPU time')
-        print(f'{"points":>8} {"decode":>13} {"track+decode":>13} '
-              f'{"ratio":>11} {"prefetch":>9} {"ratio":>6} '
-              f'{"track-only":>11} {"pt-steps":>9} {"pt-steps/s":>10} '
-              f'{"alive/frame":>11}')
-        print(f'{"":>8} {"wall / cpu":>13} {"wall / cpu":>13} '
-              f'{"wall / cpu":>11} {"wall":>9} {"wall":>6} {"cpu":>11}')
+        stores = []
+        for c in range(args.clips):
+            path = osp.join(tmp, f'clip{c}.zip')
+            gen = make_store(path, n, h, w, seed=c)
+            stores.append(path)
+            print(f'clip {c}: {n} frames {h}x{w}, '
+                  f'{os.path.getsize(path) / 2**20:.1f} MiB, '
+                  f'{"zoom bursts (clips)" if c % 2 else "hand-held"}, '
+                  f'built in {gen:.1f} s')
+        print(f'device {args.device}; torch threads '
+              f'{torch.get_num_threads()} (the tracker uses 1 on the CPU); '
+              f'load {os.getloadavg()[0]:.2f}; page cache dropped before '
+              'every pass')
         for points in args.points:
-
-            def run(prefetch, provider=None):
-                with FlowReader(store) as r:
-                    # the tool's settings: saturation test at the store bound
-                    tracker = PointTracker(device=device, prefetch=prefetch,
-                                           saturation_bound=r.bound)
-                    start, xy = sample_seeds(points, n, (h, w),
-                                             np.random.default_rng(0))
-                    return tracker.track(provider or r.read, n, (h, w),
-                                         start, xy)
-
-            # interleave the measurements so load changes on a shared
-            # machine hit them alike; keep the best of each
-            inf = float('inf')
-            dec, both, pre, mem = [inf, inf], [inf, inf], inf, inf
+            rows = {c: dict(dec=[], seq=[], pre=[], cdec=[], ctrk=[])
+                    for c in range(args.clips)}
             for _ in range(args.repeat):
-                wd, cd, _ = timed(decode)
-                wb, cb, tracks = timed(lambda: run(False))
-                wp, _, _ = timed(lambda: run(True))
-                _, cm, _ = timed(lambda: run(False, lambda t: flows[t]))
-                dec = [min(dec[0], wd), min(dec[1], cd)]
-                both = [min(both[0], wb), min(both[1], cb)]
-                pre, mem = min(pre, wp), min(mem, cm)
-            steps = int((tracks.length - 1).sum())
-            print(f'{points:>8} {dec[0]:>6.2f} {dec[1]:>6.2f} '
-                  f'{both[0]:>6.2f} {both[1]:>6.2f} '
-                  f'{both[0] / dec[0]:>5.2f} {both[1] / dec[1]:>5.2f} '
-                  f'{pre:>9.2f} {pre / dec[0]:>6.2f} {mem:>11.2f} '
-                  f'{steps:>9} {steps / mem:>10.3g} '
-                  f'{tracks.length.sum() / n:>11.0f}')
-        print('ratio = (decode + track) / decode, goal <= 1.5; prefetch (the '
-              'default, used by tools/data/track_points.py): flow pair t+1 '
-              'read in a thread while t is tracked; '
-              'pt-steps/s = point steps per CPU second of tracking alone '
-              '(flows in memory).')
+                for c, path in enumerate(stores):
+                    wd, cd, _ = timed(lambda: decode(path), path)
+                    ws, cs, tracks = timed(
+                        lambda: track(path, points, args.device, False), path)
+                    wp, _, _ = timed(
+                        lambda: track(path, points, args.device, True), path)
+                    row = rows[c]
+                    row['dec'].append(wd)
+                    row['seq'].append(ws / wd)
+                    row['pre'].append(wp / wd)
+                    row['cdec'].append(cd * 1e3)
+                    row['ctrk'].append((cs - cd) * 1e3)
+                    row['tracks'] = tracks
+            print(f'\n{points} seeds, {args.repeat} passes per clip; '
+                  'best and median of each column')
+            print(f'{"clip":>4} {"decode s":>11} {"seq ratio":>11} '
+                  f'{"pref ratio":>11} {"decode CPU ms":>13} '
+                  f'{"track CPU ms":>13} {"alive/frame":>11} '
+                  f'{"saturated":>9}')
+            for c, row in rows.items():
+                tr = row['tracks']
+                sat = float(np.mean(tr.stop == STOP_SATURATED))
+                print(f'{c:>4} {best_med(row["dec"])} {best_med(row["seq"])} '
+                      f'{best_med(row["pre"])} '
+                      f'{min(row["cdec"]):6.0f} '
+                      f'{statistics.median(row["cdec"]):6.0f} '
+                      f'{min(row["ctrk"]):6.0f} '
+                      f'{statistics.median(row["ctrk"]):6.0f} '
+                      f'{tr.length.sum() / n:>11.0f} {sat:>9.1%}')
+            every = {k: [v for row in rows.values() for v in row[k]]
+                     for k in ('seq', 'pre', 'cdec', 'ctrk')}
+            print(f' all {"":>11} {best_med(every["seq"])} '
+                  f'{best_med(every["pre"])} '
+                  f'{min(every["cdec"]):6.0f} '
+                  f'{statistics.median(every["cdec"]):6.0f} '
+                  f'{min(every["ctrk"]):6.0f} '
+                  f'{statistics.median(every["ctrk"]):6.0f}')
+        print('\nratio = (decode + track) / decode of the same pass, goal '
+              '<= 1.5; seq: prefetch=False; pref: prefetch=True (the tool '
+              'default: pair t+1 decoded in a thread while t is tracked); '
+              'track CPU = process CPU of (decode + track, sequential) minus '
+              'decode.')
 
 
 if __name__ == '__main__':

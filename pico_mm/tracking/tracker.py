@@ -21,25 +21,25 @@ Rules (Sundaram, Brox & Keutzer, ECCV 2010, as used by PiCo):
 
 All live points of a frame are processed at once: one ``grid_sample`` of the
 forward flow (plus its gradient map when enabled) at ``p`` and one of the
-backward flow at ``p + w``.
+backward flow at ``p + w``. The saturation test is decided once per flow field
+(:mod:`.flow_feed`, one max-|v| pass on the host); only a field with a clipped
+value carries its clip mask, as one more channel of the same ``grid_sample``.
+On the CPU the loop runs on one intra-op thread (``cpu_threads``).
 """
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
 
-from .geometry import (flow_gradient_sq, grid_params, sample_points,
-                       to_chw_tensor)
+from .flow_feed import (SATURATION_MARGIN, FlowFeed, FlowPair, FlowProvider,
+                        saturation_level)
+from .geometry import flow_gradient_sq, grid_params, sample_points
 from .tracks import (STOP_END, STOP_INCONSISTENT, STOP_LEFT,
                      STOP_MOTION_BOUNDARY, STOP_SATURATED, Tracks)
 
+__all__ = ['PointTracker', 'sample_seeds', 'track_video', 'round_terms_fp16',
+           'SATURATION_MARGIN', 'FlowProvider']
 _FP16_MAX = 65504.0
-#: A flow component within this many code steps (``B / 127``) of the bound
-#: ``B`` counts as clipped (a clipped value decodes to exactly ±B; JPEG moves
-#: it by at most about one step next to an edge).
-SATURATION_MARGIN = 1.5
-FlowProvider = Callable[[int], Tuple[np.ndarray, np.ndarray]]
 
 
 def round_terms_fp16(terms: torch.Tensor) -> np.ndarray:
@@ -101,36 +101,6 @@ def sample_seeds(num_points: int, num_frames: int,
     return start.astype(np.int32), xy.astype(np.float32)
 
 
-class _Prefetcher:
-    """Read flow pair ``t+1`` in a worker thread while ``t`` is tracked.
-
-    JPEG decoding (OpenCV) and torch kernels release the GIL, so decoding and
-    tracking overlap. The provider is only ever called from the single worker
-    thread, in increasing ``t``.
-    """
-
-    def __init__(self, provider: 'FlowProvider', num_pairs: int):
-        self.provider = provider
-        self.num_pairs = num_pairs
-        self.pool = ThreadPoolExecutor(max_workers=1)
-        self.pending = {}
-
-    def __call__(self, t: int):
-        fut = self.pending.pop(t, None)
-        for old in [k for k in self.pending if k < t]:
-            self.pending.pop(old).cancel()
-        if fut is None:
-            fut = self.pool.submit(self.provider, t)
-        if t + 1 < self.num_pairs and t + 1 not in self.pending:
-            self.pending[t + 1] = self.pool.submit(self.provider, t + 1)
-        return fut.result()
-
-    def close(self) -> None:
-        for fut in self.pending.values():
-            fut.cancel()
-        self.pool.shutdown(wait=True)
-
-
 class PointTracker:
     """Track seeds through a video given a flow provider.
 
@@ -146,21 +116,29 @@ class PointTracker:
             store the flow comes from; steps that sample flow at the bound
             stop with ``STOP_SATURATED``. None (flow that was never clipped)
             disables the test.
+        cpu_threads (int, optional): torch intra-op threads while tracking
+            on the CPU (restored afterwards). Default 1: a frame step is
+            ~30 ops on a few thousand points, too small to split, and idle
+            intra-op threads took the core the flow-decoding thread needs
+            (tracking alone cost 2× the CPU time with 2 threads;
+            ``docs/tracking.md``). None keeps the process setting.
     """
 
     def __init__(self, alpha: float = 0.01, beta: float = 0.5,
                  motion_boundary: bool = False,
                  device: Optional[str] = None, prefetch: bool = True,
-                 saturation_bound: Optional[float] = None):
+                 saturation_bound: Optional[float] = None,
+                 cpu_threads: Optional[int] = 1):
         self.prefetch = bool(prefetch)
+        if cpu_threads is not None and cpu_threads < 1:
+            raise ValueError(f'cpu_threads must be >= 1, got {cpu_threads}')
+        self.cpu_threads = cpu_threads
         if saturation_bound is not None and saturation_bound <= 0:
             raise ValueError(f'saturation_bound must be > 0, got '
                              f'{saturation_bound}')
         self.saturation_bound = (None if saturation_bound is None else
                                  float(saturation_bound))
-        self.sat_level = (None if saturation_bound is None else
-                          float(saturation_bound) *
-                          (1 - SATURATION_MARGIN / 127))
+        self.sat_level = saturation_level(saturation_bound)
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.motion_boundary = bool(motion_boundary)
@@ -168,15 +146,18 @@ class PointTracker:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.device = torch.device(device)
 
-    def _step(self, fwd, bwd, pos: torch.Tensor, size: Tuple[int, int],
-              params):
+    def _step(self, pair: FlowPair, pos: torch.Tensor,
+              size: Tuple[int, int], params):
         """Advect M live points one frame.
 
         Everything is channel-major (2×M rows of x and y): see
-        :func:`sample_points`.
+        :func:`sample_points`. A clipped field carries its clip mask as a
+        last channel (:class:`FlowPair`), sampled in the flow's own
+        ``grid_sample`` call; bilinear weights > 0 on a clipped pixel make
+        the sample > 0.
 
         Args:
-            fwd, bwd: H×W×2 forward (t->t+1) and backward (t+1->t) flow.
+            pair (FlowPair): Forward (t->t+1) and backward (t+1->t) flow.
             pos (torch.Tensor): 2×M positions at frame t.
             size (tuple[int, int]): ``(H, W)``.
             params (tuple): ``grid_params(size, device)`` plus the 2×1
@@ -187,28 +168,27 @@ class PointTracker:
             float32 (rows ``|w+ŵ|²``, ``|w|²+|ŵ|²``); and ``why``, the M bool
             tensors ``(inside, consistent, saturated)`` for
             :meth:`_fill_stops` (a dead point that was inside, consistent and
-            not saturated stopped at a motion boundary).
+            not saturated stopped at a motion boundary); ``saturated`` is
+            None when neither field is clipped.
         """
-        h, w = size
-        fwd_t = to_chw_tensor(fwd, self.device)
-        bwd_t = to_chw_tensor(bwd, self.device)
-        if tuple(fwd_t.shape[2:]) != (h, w) or tuple(bwd_t.shape[2:]) != (h, w):
+        fwd_t, bwd_t = pair.fwd, pair.bwd
+        if tuple(fwd_t.shape[2:]) != size or tuple(bwd_t.shape[2:]) != size:
             raise ValueError(
                 f'flow of shape {tuple(fwd_t.shape[2:])}/'
                 f'{tuple(bwd_t.shape[2:])} does not match frame size {size}')
-        fields = (fwd_t, bwd_t)  # before the gradient channel is added
-        if self.motion_boundary:
-            fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t)], dim=1)
+        if self.motion_boundary:  # gradient map as the last channel
+            fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t[:, :2])], dim=1)
         sampled = sample_points(fwd_t, pos, size, params)
         flow = sampled[:2]
         new = pos + flow
         back = sample_points(bwd_t, new, size, params)
-        # bilinear weights > 0 on any clipped pixel of either sample
-        saturated = torch.zeros_like(pos[0], dtype=torch.bool)
-        for field, at in zip(fields, (pos, new)):
-            mask = self._clipped(field)
-            if mask is not None:
-                saturated |= sample_points(mask, at, size, params)[0] > 0
+        saturated = None
+        if pair.fwd_clipped:
+            saturated = sampled[2] > 0
+        if pair.bwd_clipped:
+            clip_b = back[2] > 0
+            saturated = clip_b if saturated is None else saturated | clip_b
+        back = back[:2]
         # rows of (w+ŵ, w, ŵ) squared, x² + y² -> |w+ŵ|², |w|², |ŵ|²
         sq = torch.stack([flow + back, flow, back]).square_()
         sq = sq[:, 0] + sq[:, 1]
@@ -218,29 +198,10 @@ class PointTracker:
         inside = inside[0] & inside[1]
         ok = consistent & inside
         if self.motion_boundary:
-            ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)  # motion boundary
-        ok &= ~saturated
+            ok &= ~(sampled[-1] > 0.01 * sq[1] + 0.002)  # motion boundary
+        if saturated is not None:
+            ok &= ~saturated
         return new, ok, terms, (inside, consistent, saturated)
-
-    def _clipped(self, flow: torch.Tensor) -> Optional[torch.Tensor]:
-        """1×1×H×W float mask of pixels with a component at the bound.
-
-        None when the test is off or no pixel is clipped: one min/max
-        reduction, so frames without clipping (most) skip the dense mask.
-        The reductions run on the H×W×2 memory order of ``to_chw_tensor``'s
-        view (several times faster on CPU than over the permuted strides).
-
-        Args:
-            flow (torch.Tensor): 1×2×H×W flow (a view of H×W×2 memory).
-        """
-        if self.sat_level is None:
-            return None
-        hwc = flow.permute(0, 2, 3, 1)
-        lo, hi = torch.aminmax(hwc)
-        if max(-float(lo), float(hi)) < self.sat_level:
-            return None
-        return (hwc.abs() >= self.sat_level).any(dim=3).unsqueeze(1).to(
-            flow.dtype)
 
     @staticmethod
     def _fill_stops(stop: torch.Tensor, deaths) -> None:
@@ -301,17 +262,19 @@ class PointTracker:
         stop = torch.full((n, ), STOP_END, dtype=torch.uint8, device=dev)
         params = grid_params((h, w), dev) + (
             torch.tensor([[w - 1.0], [h - 1.0]], device=dev), )
-        fetch = _Prefetcher(flow_provider, num_frames - 1) \
-            if self.prefetch and num_frames > 2 else None
+        feed = FlowFeed(flow_provider, num_frames - 1, self.sat_level, dev,
+                        self.prefetch and num_frames > 2)
+        threads = torch.get_num_threads()
+        if dev.type == 'cpu' and self.cpu_threads is not None:
+            torch.set_num_threads(self.cpu_threads)
         try:
-            return self._track(fetch or flow_provider, num_frames, (h, w),
-                               start, bounds, seed_ids, seed_xy, stop, params,
-                               meta)
+            return self._track(feed, num_frames, (h, w), start, bounds,
+                               seed_ids, seed_xy, stop, params, meta)
         finally:
-            if fetch is not None:
-                fetch.close()
+            feed.close()
+            torch.set_num_threads(threads)
 
-    def _track(self, flow_provider, num_frames, size, start, bounds,
+    def _track(self, feed, num_frames, size, start, bounds,
                seed_ids, seed_xy, stop, params, meta) -> Tracks:
         """The frame loop of :meth:`track` (arguments prepared there)."""
         h, w = size
@@ -335,11 +298,12 @@ class PointTracker:
             if live_ids.shape[0] == 0:
                 step_n.append(0)
                 continue
-            fwd, bwd = flow_provider(t)
-            new, ok, terms, why = self._step(fwd, bwd, live_xy, (h, w),
+            new, ok, terms, why = self._step(feed(t), live_xy, (h, w),
                                              params)
             keep = ok.nonzero().squeeze(1)
             if keep.shape[0] < live_ids.shape[0]:
+                if why[2] is None:
+                    why = why[:2] + (torch.zeros_like(ok), )
                 deaths.append((live_ids, ok) + why)
             live_ids = live_ids.index_select(0, keep)
             live_xy = new.index_select(1, keep)

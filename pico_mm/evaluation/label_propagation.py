@@ -78,19 +78,19 @@ def crw_propagate(feats: torch.Tensor, first: torch.Tensor, topk: int = 10,
     labels = [first.float().reshape(K, hw)]
     for t in range(1, T):
         ctx = [0] + [max(s, 0) for s in range(t - n_context, t)]
-        keys = f[ctx].permute(0, 2, 1)  # n×hw×C
+        keys = f[ctx].permute(1, 0, 2).reshape(C, -1)  # C×(n·hw)
         ctx_lbls = torch.stack([labels[c] for c in ctx], 1).reshape(K, -1)
         k = min(topk, len(ctx) * hw)
         step = max(1, chunk // (len(ctx) * hw))
         pred = torch.empty(K, hw)
         for q0 in range(0, hw, step):
-            q = f[t][:, q0:q0 + step]
-            A = keys @ q  # n×hw×q
-            A[1:] += bias[:, q0:q0 + step]
-            A = A.reshape(-1, q.shape[1]) / temperature
-            wts, ids = torch.topk(A, k, dim=0)
-            wts = F.softmax(wts, dim=0)
-            pred[:, q0:q0 + step] = (ctx_lbls[:, ids] * wts[None]).sum(1)
+            q = f[t][:, q0:q0 + step].t()  # q×C
+            A = q @ keys  # q×(n·hw), one GEMM
+            A.view(q.shape[0], len(ctx), hw)[:, 1:] += bias[q0:q0 + step, None]
+            A /= temperature
+            wts, ids = torch.topk(A, k, dim=1)
+            wts = F.softmax(wts, dim=1)
+            pred[:, q0:q0 + step] = (ctx_lbls[:, ids] * wts[None]).sum(2)
         labels.append(pred)
     return torch.stack(labels).reshape(T, K, h, w)
 

@@ -81,6 +81,7 @@ def random_model(config: str, seed: int):
 
     import torch
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
 
     import pico_mm  # noqa: F401  (registrations)
@@ -90,7 +91,7 @@ def random_model(config: str, seed: int):
     cfg.model.pop('backbone_checkpoint', None)
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
-    log = logging.getLogger('mmengine')
+    log = MMLogger.get_current_instance()
     level = log.level
     log.setLevel(logging.WARNING)  # init_weights logs every parameter
     try:

@@ -6,6 +6,7 @@ the rows of the frames asked for (4 bytes per point). A (alpha, beta) outside
 the stored sweep is computed once from the terms and cached beside the file
 (``<file>.<uid>.a<alpha>-b<beta>.npy``, temp + rename).
 """
+import contextlib
 import io
 import json
 import logging
@@ -49,16 +50,23 @@ class TrackIndex:
         self.bytes_read = 0
         self.computed = False
         self._rows: Dict[int, np.ndarray] = {}
+        with self._file():
+            self._open(alpha, beta)
+
+    @contextlib.contextmanager
+    def _file(self):
+        """Open the file as ``self._fd`` for the reads inside the block."""
         try:
-            self._fd = os.open(path, os.O_RDONLY)
+            self._fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
             raise TrackFileError(
-                f'{path}: track file not found; run tools/data/'
+                f'{self.path}: track file not found; run tools/data/'
                 'track_points.py FLOW_DIR OUT_DIR to create it') from None
         try:
-            self._open(alpha, beta)
+            yield
         finally:
             os.close(self._fd)
+            self._fd = None
 
     def _pread(self, off: int, n: int) -> bytes:
         data = os.pread(self._fd, n, off)
@@ -169,12 +177,8 @@ class TrackIndex:
     def _frame_rows(self, frame: int) -> np.ndarray:
         if frame not in self._rows:
             lo, hi = int(self._ptr[frame]), int(self._ptr[frame + 1])
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                self._fd = fd
+            with self._file():
                 rows = self._array('xy', np.uint16, lo, hi, 2).reshape(-1, 2)
-            finally:
-                os.close(fd)
             self._rows[frame] = rows
         return self._rows[frame]
 

@@ -56,3 +56,19 @@ def test_bad_arguments_are_one_line(tool, tmp_path, capsys):
                    f'train_dataloader.dataset.ann_file={tmp_path}/none.txt')
     assert res.returncode == 2 and res.stderr.startswith('error: ')
     assert 'Traceback' not in res.stderr
+
+
+def test_rendered_oracle_pairs_are_not_one_homography(tool, tmp_path):
+    """PiCo-oracle pairs of a rendered clip (camera + independent objects)."""
+    out = str(tmp_path / 'h.json')
+    res = tool.run(CONFIG, '--rendered-oracle', str(tmp_path / 'orc'), '--clips',
+                   '1', '--seeds', '800', '--samples', '10', '--samplers',
+                   'anchor', 'static_frame', '--json', out)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert 'render + oracle tracks' in res.stderr
+    assert osp.isfile(tmp_path / 'orc' / 'tracks' / 'train_000.npz')
+    data = json.load(open(out))
+    assert data['rendered_oracle']['clips'] == 1
+    anchor, static = data['samplers']['anchor'], data['samplers']['static_frame']
+    assert anchor['used'] >= 5 and static['used'] >= 5
+    assert anchor['pooled'] > 0.02 and static['pooled'] == 0.0

@@ -132,10 +132,46 @@ def part_train_tiny(ctx: dict) -> Dict:
     return _train(ctx, 'train_tiny', TINY, batch=int(ctx.get('tiny_batch', 4)))
 
 
+def r50_backbone(ctx: dict) -> str:
+    """A frozen ResNet-50 for the R50 runs: random weights with BatchNorm
+    statistics re-estimated on the clip's frames
+    (:func:`pico_mm.demo.encoders.recalibrate_bn`), so that activations have
+    a real image's scale (a random ResNet with eval-mode BN at its initial
+    statistics grows them by orders of magnitude, which fp16 cannot hold).
+    Made once; returns the ``backbone.*`` checkpoint path."""
+    import cv2
+    import torch
+    from mmengine.registry import init_default_scope
+    from mmselfsup.registry import MODELS
+
+    from pico_mm.demo.encoders import MEAN, STD, recalibrate_bn, save_backbone
+    from .gpu_check_flow import load_clip
+    if 'r50_backbone' in ctx:
+        return ctx['r50_backbone']
+    if 'clip_frames_bgr' not in ctx:
+        ctx['clip_frames_bgr'], ctx['clip_source'] = load_clip(ctx)
+    init_default_scope('mmselfsup')
+    torch.manual_seed(0)
+    net = MODELS.build(dict(type='ResNet', depth=50, out_indices=(1, 2, 3, 4),
+                            norm_cfg=dict(type='BN')))
+    net.init_weights()
+    net.to(ctx['device'])
+    x = np.stack([cv2.resize(f, (224, 224))[..., ::-1]
+                  for f in ctx['clip_frames_bgr']]).astype(np.float32)
+    x = torch.from_numpy((x - MEAN) / STD).permute(0, 3, 1, 2).float()
+    recalibrate_bn(net, (x[i:i + 16].to(ctx['device'])
+                         for i in range(0, len(x), 16)))
+    ctx['r50_backbone'] = save_backbone(
+        net, osp.join(ctx['work'], 'r50_random_bn_recalibrated.pth'),
+        kind='random ResNet-50, BN re-estimated on the gpu_check clip',
+        frames=len(x))
+    return ctx['r50_backbone']
+
+
 def _r50(ctx: dict, amp: str) -> Dict:
     return _train(ctx, f'train_r50_{amp}', R50,
                   batch=int(ctx.get('r50_batch', 32)), amp=amp,
-                  model=dict(backbone_checkpoint=None))
+                  model=dict(backbone_checkpoint=r50_backbone(ctx)))
 
 
 def part_train_r50_fp16(ctx: dict) -> Dict:
@@ -174,8 +210,10 @@ def _one_step(ctx: dict, cfg_rel: str, scope: str, weights: Dict,
     run two training iterations on a generated batch (the second timed)."""
     import torch
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS, init_default_scope
+    MMLogger.get_instance(f'gpu_check_{scope}', log_level='WARNING')
     cfg = Config.fromfile(osp.join(ctx['repo'], cfg_rel))
     cfg.merge_from_dict(weights)
     init_default_scope(scope)

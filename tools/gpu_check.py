@@ -51,6 +51,16 @@ OPENMMLAB = ('mmengine', 'mmcv', 'mmcv-lite', 'mmcls', 'mmselfsup',
              'mmsegmentation', 'mmdet')
 
 
+def hxw(text: str) -> tuple:
+    """``'800x1216'`` -> ``(800, 1216)`` (argparse type)."""
+    try:
+        h, w = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r}: expected HxW, e.g. '
+                                         '800x1216') from None
+    return h, w
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description='Run every GPU path of pico_mm once; print a table, '
@@ -84,7 +94,8 @@ def parse_args(argv=None):
     p.add_argument('--train-videos', type=int, default=8)
     p.add_argument('--train-frames', type=int, default=48)
     p.add_argument('--seg-size', type=int, default=512)
-    p.add_argument('--det-size', default='800x1216', help='HxW')
+    p.add_argument('--det-size', default='800x1216', type=hxw,
+                   help='HxW of the MMDet images')
     p.add_argument('--strict-versions', action='store_true',
                    help="enforce pico_mm's supported version ranges")
     return p.parse_args(argv)
@@ -198,8 +209,7 @@ def main(argv=None) -> int:
     env = environment(args.device)
     print('gpu_check: ' + ', '.join(f'{k} {v}' for k, v in env.items()
                                     if v is not None))
-    det_h, det_w = (int(v) for v in args.det_size.lower().split('x'))
-    ctx = dict(vars(args), repo=REPO, work=work, det_size=(det_h, det_w),
+    ctx = dict(vars(args), repo=REPO, work=work,
                log=osp.join(work, 'gpu_check.log'))
     print(f'gpu_check: scratch {work}; tool output and tracebacks in '
           f"{ctx['log']}")

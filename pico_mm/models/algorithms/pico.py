@@ -335,9 +335,10 @@ class PiCo(BaseModel):
         shuffle (when :meth:`_shuffle`), the pair-count all-reduce, the
         queue's two all-gathers; and the loss reaches every trainable
         parameter, so DDP's gradient all-reduce runs on every process.
-        Host synchronisations: one (the ``nonzero`` that sizes the pairs),
-        plus one for the queue's count all-gather under DDP, plus one in
-        the key path when it has BatchNorm (docs/training.md).
+        Host synchronisations: the ``nonzero`` that sizes the pairs, the
+        queue's key counts under DDP, and a few in the key path only when it
+        has BatchNorm (:meth:`parse_losses` adds one copy of the logged
+        values; docs/training.md counts them).
         """
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
             raise ValueError('PiCo.loss expects a list of two views')
@@ -347,7 +348,7 @@ class PiCo(BaseModel):
                              f'{tuple(im_q.shape)} and {tuple(im_k.shape)}')
         img_size = im_q.shape[-2:]
         points_q, points_k, valid = collect_points(data_samples, im_q.device)
-        chosen = select_pairs(valid, self.max_pairs)  # the one host sync
+        chosen = select_pairs(valid, self.max_pairs)  # waits for the device
 
         emb_q = self.neck(self._backbone(im_q))[0]
         if self.head_on_points:
@@ -384,17 +385,18 @@ class PiCo(BaseModel):
             to_enqueue = k[sub[:self.enqueue_per_iter]]
         self.queue.enqueue(to_enqueue)
         per_sample = valid.sum(1).float()
-        # Logged values stay tensors made on the device (new_full, not
-        # new_tensor: no host-to-device copy); mmengine reads each one with
-        # .item() after the step.
+        # Logged values: float32 tensors made on the device (new_full, not
+        # new_tensor: no blocking host-to-device copy); parse_losses copies
+        # them to the host together.
         stats = dict(
             loss=loss,
-            num_pairs=loss.new_full((), float(chosen.numel())),
-            pairs_per_sample=per_sample.mean().to(loss.dtype),
-            no_pair_frac=(per_sample == 0).float().mean().to(loss.dtype),
-            queue_fill=self.queue.fill.to(loss.dtype))
+            num_pairs=per_sample.new_full((), float(chosen.numel())),
+            pairs_per_sample=per_sample.mean(),
+            no_pair_frac=(per_sample == 0).float().mean(),
+            queue_fill=self.queue.fill.float())
         gaps = [abs(int(ds.frame_inds[1]) - int(ds.frame_inds[0]))
                 for ds in data_samples if 'frame_inds' in ds]
         if gaps:
-            stats['frame_gap'] = loss.new_full((), sum(gaps) / len(gaps))
+            stats['frame_gap'] = per_sample.new_full((),
+                                                     sum(gaps) / len(gaps))
         return stats

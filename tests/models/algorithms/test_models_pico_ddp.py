@@ -29,6 +29,7 @@ torch.distributed.init_process_group(
     'gloo', rank=rank, world_size=world,
     timeout=datetime.timedelta(seconds=60))
 from mmengine.model import MMDistributedDataParallel
+from pico_host_syncs import count_host_syncs
 from pico_tiny_model import build_tiny, sgd, tiny_batch
 print(f'rank {rank}: device cpu (gloo)', file=sys.stderr)
 
@@ -38,6 +39,7 @@ for name in calls:
         calls[_n] += 1
         return _f(*a, **k)
     setattr(torch.distributed, name, counted)
+syncs = count_host_syncs(setattr)
 
 def run(model, counts, ddp):
     model.train()
@@ -47,13 +49,16 @@ def run(model, counts, ddp):
             if ddp else model)
     for k in calls:
         calls[k] = 0
-    logs = []
+    logs, step_syncs = [], []
     for it, num_valid in enumerate(counts):
-        log = step.train_step(
-            tiny_batch(seed=10 * it + rank, num_valid=num_valid), optim)
+        batch = tiny_batch(seed=10 * it + rank, num_valid=num_valid)
+        start = len(syncs)
+        log = step.train_step(batch, optim)
+        step_syncs += syncs[start:]
         logs.append({k: float(v) for k, v in log.items()})
     return dict(logs=logs, queue=model.queue.buffer.clone(),
-                ptr=int(model.queue.ptr), calls=dict(calls),
+                syncs=step_syncs, ptr=int(model.queue.ptr),
+                calls=dict(calls),
                 params={k: v.detach().clone()
                         for k, v in model.named_parameters()
                         if v.requires_grad})
@@ -122,6 +127,12 @@ def test_key_shuffle_only_with_batchnorm_in_the_key_path(tmp_path):
         assert forced['calls'] == {'all_gather': 6 * iters,
                                    'broadcast': iters}
         assert bn['calls'] == forced['calls']
+        # host syncs per DDP step: the pair count, the queue's key counts,
+        # the logged values
+        assert [n for n, _ in auto['syncs']] == [
+            'nonzero', 'tolist', 'cpu'] * iters, auto['syncs']
+        assert [w.split()[-1] for _, w in auto['syncs'][:3]] == [
+            'select_pairs', 'gather', 'parse_losses']
         for a, f in zip(auto['logs'], forced['logs']):
             assert abs(a['loss'] - f['loss']) <= 1e-5 * abs(a['loss'])
             assert a['num_pairs'] == f['num_pairs']

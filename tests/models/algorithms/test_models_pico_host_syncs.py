@@ -1,63 +1,16 @@
-"""Host synchronisations in one PiCo training step, counted on CPU.
-
-``torch.cuda.set_sync_debug_mode`` needs CUDA; on CPU every Python-level
-operation that makes the host wait for a tensor's value on a GPU is counted
-instead: ``item``, ``tolist``, ``cpu``, ``numpy``, ``bool``/``int``/
-``float`` of a tensor, ``nonzero``, ``masked_select``, ``torch.equal``/
-``allclose``, and indexing with a boolean mask (it runs ``nonzero``).
-"""
-import traceback
-
+"""Host synchronisations in one PiCo training step, counted on CPU
+(``pico_host_syncs``: item, tolist, cpu, bool/int/float of a tensor,
+nonzero, boolean-mask indexing, ...)."""
 import pytest
 import torch
+from pico_host_syncs import count_host_syncs
 from pico_tiny_model import build_tiny, sgd, tiny_batch
-
-_METHODS = ('item', 'tolist', 'cpu', 'numpy', '__bool__', '__int__',
-            '__float__', '__index__', 'nonzero', 'masked_select')
-_FUNCTIONS = ('nonzero', 'masked_select', 'equal', 'allclose', 'is_nonzero')
-
-
-def _is_bool_index(index):
-    items = index if isinstance(index, tuple) else (index, )
-    return any(isinstance(i, torch.Tensor) and i.dtype == torch.bool
-               for i in items)
 
 
 @pytest.fixture
 def host_syncs(monkeypatch):
-    """List of (operation, 'file:line function') seen while it is active."""
-    seen = []
-    active = [True]
-
-    def record(name):
-        if not active[0]:
-            return
-        active[0] = False  # do not count what the wrappers call themselves
-        frame = traceback.extract_stack(limit=3)[0]  # the caller
-        seen.append((name, f'{frame.filename.rsplit("/", 1)[-1]}:'
-                     f'{frame.lineno} {frame.name}'))
-        active[0] = True
-
-    def wrap(owner, name, when=None):
-        orig = getattr(owner, name)
-
-        def wrapper(*args, **kwargs):
-            if when is None or when(*args):
-                record(name)
-            return orig(*args, **kwargs)
-
-        monkeypatch.setattr(owner, name, wrapper)
-
-    for name in _METHODS:
-        wrap(torch.Tensor, name)
-    for name in _FUNCTIONS:
-        wrap(torch, name)
-    wrap(torch.Tensor, '__getitem__', lambda self, index: _is_bool_index(index))
-    wrap(torch.Tensor, '__setitem__',
-         lambda self, index, *rest: _is_bool_index(index))
-    seen.clear()
-    yield seen
-    active[0] = False
+    """List of (operation, 'file:line function') seen during the test."""
+    return count_host_syncs(monkeypatch.setattr)
 
 
 @pytest.mark.parametrize('head_on_points', [True, False])

@@ -140,7 +140,8 @@ def point_groups(feats: torch.Tensor, tracks: ClipTracks, masks: np.ndarray,
         image_size (tuple): ``(H, W)``.
 
     Returns:
-        dict: ``{group: bool array of hits}`` for :data:`POINT_GROUPS`.
+        dict: ``{group: (hits, chance)}`` for :data:`POINT_GROUPS`: bool and float
+        arrays over the scored points (``chance``: a random cell's hit probability).
     """
     import cv2
     cell = cell_size(image_size, feats.shape[-2:])
@@ -157,7 +158,7 @@ def point_groups(feats: torch.Tensor, tracks: ClipTracks, masks: np.ndarray,
             continue
         res = point_results(feats[0], feats[t], pos[keep, 0], pos[keep, t],
                             image_size, [cell])
-        hit = res['hit'][0]
+        hit, chance = res['hit'][0], res['chance'][0]
         dst = np.floor(pos[keep, t] + 0.5).astype(np.int64)
         dx, dy = np.clip(dst[:, 0], 0, W - 1), np.clip(dst[:, 1], 0, H - 1)
         near = cv2.dilate(_edges(masks[t]).astype(np.uint8), near_kernel) > 0
@@ -165,8 +166,9 @@ def point_groups(feats: torch.Tensor, tracks: ClipTracks, masks: np.ndarray,
         groups = dict(all=np.ones(hit.shape, bool), foreground=obj[keep] > 0,
                       near_boundary=near[dy, dx], reappearing=hidden)
         for g, sel in groups.items():
-            out[g].append(hit[sel])
-    return {g: np.concatenate(v) if v else np.zeros(0, bool)
+            out[g].append((hit[sel], chance[sel]))
+    return {g: tuple(np.concatenate(x) for x in zip(*v)) if v else
+            (np.zeros(0, bool), np.zeros(0))
             for g, v in out.items()}
 
 
@@ -193,7 +195,8 @@ def label_propagation(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     Returns:
         dict: ``clips`` (``{clip: {'objects': {id: {J, F, J&F}}, 'frames': T}}``),
         ``mean`` (J, F, J&F over all objects, ``objects``), ``settings``, and
-        ``points`` (``{group: {acc, hits, points}}``; absent without tracks).
+        ``points`` (``{group: {acc, hits, points, chance}}``; absent without
+        tracks).
     """
     cfg = dict(CRW_SETTINGS, **(settings or {}))
     per_clip, hits = {}, {g: [] for g in POINT_GROUPS}
@@ -222,7 +225,9 @@ def label_propagation(embed_fn: Callable[[torch.Tensor], torch.Tensor],
     if have_points:
         out['points'] = {}
         for g, v in hits.items():
-            h = np.concatenate(v) if v else np.zeros(0, bool)
+            h = np.concatenate([x[0] for x in v])
+            c = np.concatenate([x[1] for x in v])
             out['points'][g] = dict(acc=float(h.mean()) if h.size else math.nan,
-                                    hits=int(h.sum()), points=int(h.size))
+                                    hits=int(h.sum()), points=int(h.size),
+                                    chance=float(c.mean()) if c.size else math.nan)
     return out

@@ -58,7 +58,8 @@ def test_random_init_table_and_json(rendered, lp, tmp_path):
     assert set(r['points']) == {'all', 'foreground', 'near_boundary',
                                 'reappearing'}
     assert r['mean'] == data['rand2']['mean']  # same seed, same network
-    assert 'rand ' in res.stdout and 'J&F' in res.stdout
+    assert 0.0 < r['points']['all']['chance'] < 0.5
+    assert 'rand ' in res.stdout and 'J&F' in res.stdout and 'chance' in res.stdout
     assert not [f for f in os.listdir(tmp_path / 'out') if f != 'lp.json']
 
 

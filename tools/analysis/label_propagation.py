@@ -102,21 +102,27 @@ def random_model(config: str, seed: int):
 
 
 def table(results: dict) -> str:
-    """Rows: models; columns J, F, J&F and point accuracy per group."""
-    cols = ['J', 'F', 'J&F']
+    """Rows: models (+ chance); columns J, F, J&F and point accuracy per group."""
     groups = ('all', 'foreground', 'near_boundary', 'reappearing')
     with_pts = any('points' in r for r in results.values())
-    head = f'{"model":<16s}' + ''.join(f'{c:>8s}' for c in cols)
+    head = f'{"model":<16s}' + ''.join(f'{c:>7s}' for c in ('J', 'F', 'J&F'))
     if with_pts:
-        head += ''.join(f'{"pts " + g[:8]:>15s}' for g in groups)
+        head += '  pts: ' + ''.join(f'{g:>15s}' for g in groups)
     lines = [head, '-' * len(head)]
     for name, r in results.items():
-        line = f'{name:<16s}' + ''.join(f'{r["mean"][c]:8.3f}' for c in cols)
-        for g in groups if with_pts else ():
-            d = r.get('points', {}).get(g, {})
-            acc = d.get('acc', math.nan)
-            line += f'{acc:9.3f} ({d.get("points", 0):>4d})'
+        line = f'{name:<16s}' + ''.join(f'{r["mean"][c]:7.3f}'
+                                        for c in ('J', 'F', 'J&F'))
+        if with_pts:
+            pts = r.get('points', {})
+            line += '       ' + ''.join(
+                f'{pts.get(g, {}).get("acc", math.nan):15.3f}' for g in groups)
         lines.append(line)
+    if with_pts:
+        pts = next(r['points'] for r in results.values() if 'points' in r)
+        lines.append(f'{"chance":<16s}' + ' ' * 21 + '       ' + ''.join(
+            f'{pts[g]["chance"]:15.4f}' for g in groups))
+        lines.append(f'{"points scored":<16s}' + ' ' * 21 + '       ' + ''.join(
+            f'{pts[g]["points"]:15d}' for g in groups))
     return '\n'.join(lines)
 
 

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional
 import numpy as np
 
 from .frame_store import encode_frame
+from .video import VideoReadError
 
 _POLL_S = 0.05
 
@@ -160,7 +161,6 @@ def _produce(segments: Iterable[Segment], backend, batch_size: int,
         try:
             for frame in it:
                 if buf and frame.shape != buf[0].shape:
-                    from .video import VideoReadError
                     raise VideoReadError(f'frame size changed mid-video '
                                          f'({buf[0].shape} -> {frame.shape})')
                 if frame_quality is not None:

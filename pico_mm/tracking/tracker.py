@@ -23,7 +23,7 @@ All live points of a frame are processed at once: one ``grid_sample`` of the
 forward flow (plus its gradient map when enabled) at ``p`` and one of the
 backward flow at ``p + w``. The saturation test is decided once per flow field
 (:mod:`.flow_feed`, one max-|v| pass on the host); only a field with a clipped
-value carries its clip mask, as one more channel of the same ``grid_sample``.
+value has a clip mask to sample.
 On the CPU the loop runs on one intra-op thread (``cpu_threads``).
 """
 from typing import Optional, Tuple
@@ -151,10 +151,9 @@ class PointTracker:
         """Advect M live points one frame.
 
         Everything is channel-major (2×M rows of x and y): see
-        :func:`sample_points`. A clipped field carries its clip mask as a
-        last channel (:class:`FlowPair`), sampled in the flow's own
-        ``grid_sample`` call; bilinear weights > 0 on a clipped pixel make
-        the sample > 0.
+        :func:`sample_points`. Only a clipped field has a clip mask
+        (:class:`FlowPair`) to sample; bilinear weights > 0 on a clipped
+        pixel make the sample > 0.
 
         Args:
             pair (FlowPair): Forward (t->t+1) and backward (t+1->t) flow.
@@ -176,19 +175,17 @@ class PointTracker:
             raise ValueError(
                 f'flow of shape {tuple(fwd_t.shape[2:])}/'
                 f'{tuple(bwd_t.shape[2:])} does not match frame size {size}')
-        if self.motion_boundary:  # gradient map as the last channel
-            fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t[:, :2])], dim=1)
+        if self.motion_boundary:
+            fwd_t = torch.cat([fwd_t, flow_gradient_sq(fwd_t)], dim=1)
         sampled = sample_points(fwd_t, pos, size, params)
         flow = sampled[:2]
         new = pos + flow
         back = sample_points(bwd_t, new, size, params)
         saturated = None
-        if pair.fwd_clipped:
-            saturated = sampled[2] > 0
-        if pair.bwd_clipped:
-            clip_b = back[2] > 0
-            saturated = clip_b if saturated is None else saturated | clip_b
-        back = back[:2]
+        for mask, at in ((pair.fwd_mask, pos), (pair.bwd_mask, new)):
+            if mask is not None:
+                hit = sample_points(mask, at, size, params)[0] > 0
+                saturated = hit if saturated is None else saturated | hit
         # rows of (w+ŵ, w, ŵ) squared, x² + y² -> |w+ŵ|², |w|², |ŵ|²
         sq = torch.stack([flow + back, flow, back]).square_()
         sq = sq[:, 0] + sq[:, 1]
@@ -198,7 +195,7 @@ class PointTracker:
         inside = inside[0] & inside[1]
         ok = consistent & inside
         if self.motion_boundary:
-            ok &= ~(sampled[-1] > 0.01 * sq[1] + 0.002)  # motion boundary
+            ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)  # motion boundary
         if saturated is not None:
             ok &= ~saturated
         return new, ok, terms, (inside, consistent, saturated)

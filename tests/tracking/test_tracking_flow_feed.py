@@ -22,7 +22,7 @@ def _decoded(codes_x, codes_y=None):
 @pytest.mark.parametrize('as_tensor', [False, True])
 def test_clipped_exactly_within_one_and_a_half_code_steps(as_tensor):
     """Codes 128 ± 126 and ± 127 (|v| >= B (1 - 1.5/127)) are clipped,
-    ± 125 is not; only a clipped field carries the mask channel."""
+    ± 125 is not; only a clipped field has a mask, of its clipped pixels."""
     level = saturation_level(B)
     base = np.full((6, 7), 128, np.uint8)
     for code, clipped in [(128 + 125, False), (128 - 125, False),
@@ -35,18 +35,18 @@ def test_clipped_exactly_within_one_and_a_half_code_steps(as_tensor):
         if as_tensor:
             fwd, bwd = torch.from_numpy(fwd), torch.from_numpy(bwd)
         pair = prepare_pair(fwd, bwd, level, CPU)
-        assert (pair.fwd_clipped, pair.bwd_clipped) == (clipped, clipped)
-        for field, flow in ((pair.fwd, _decoded(base, q)),
-                            (pair.bwd, _decoded(q))):
-            assert field.shape == (1, 3 if clipped else 2, 6, 7)
+        for field, mask, flow in ((pair.fwd, pair.fwd_mask, _decoded(base, q)),
+                                  (pair.bwd, pair.bwd_mask, _decoded(q))):
+            assert field.shape == (1, 2, 6, 7)
             np.testing.assert_array_equal(
-                field[0, :2].permute(1, 2, 0).numpy(), flow)
+                field[0].permute(1, 2, 0).numpy(), flow)
+            assert (mask is not None) == clipped, code
             if clipped:
-                mask = np.zeros((6, 7), np.float32)
-                mask[2, 3] = 1
-                np.testing.assert_array_equal(field[0, 2], mask)
+                want = np.zeros((1, 1, 6, 7), np.float32)
+                want[0, 0, 2, 3] = 1
+                np.testing.assert_array_equal(mask.numpy(), want)
     off = prepare_pair(_decoded(base + 127), _decoded(base), None, CPU)
-    assert not off.fwd_clipped and off.fwd.shape[1] == 2  # test disabled
+    assert off.fwd_mask is None and off.bwd_mask is None  # test disabled
 
 
 def test_bad_field_shape_is_one_clear_error():

@@ -13,11 +13,12 @@ frames2[i] → frames1[i].
   inputs ``(x - 127.5) / 127.5``, 32 refinement iterations, final flow only).
 """
 import contextlib
-import os
 from typing import Optional, Tuple
 
 import cv2
 import numpy as np
+
+from pico_mm.utils.shard_env import resolve_device
 
 DIS_PRESETS = {'ultrafast': 0, 'fast': 1, 'medium': 2}
 PRECISIONS = ('fp32', 'bf16')
@@ -88,21 +89,19 @@ def centred_pad(h: int, w: int, multiple: int = 8,
     return t, b, l_, r
 
 
-def auto_device(cuda_count: int, env: Optional[dict] = None) -> str:
-    """``'cpu'`` without GPUs; else this process's GPU.
+def auto_device(cuda_count: int, env: Optional[dict] = None,
+                cpu_flag: str = '--device cpu') -> str:
+    """This process's GPU, ``cuda:{local_rank % cuda_count}``; never the CPU.
 
-    Under ``torchrun`` (``LOCAL_RANK``) or ``srun`` (``SLURM_LOCALID``) each
-    process on a node takes GPU ``local_rank % cuda_count``; otherwise GPU 0.
+    The local rank comes from the launcher (``LOCAL_RANK`` under torchrun,
+    ``SLURM_LOCALID`` under srun; :func:`pico_mm.utils.shard_env.
+    resolve_launch`), so every process of a node takes its own GPU.
+
+    Raises:
+        NoGPUError: ``cuda_count < 1``; the message names ``cpu_flag``, the
+            way to run on the CPU on purpose.
     """
-    if cuda_count < 1:
-        return 'cpu'
-    env = os.environ if env is None else env
-    local = env.get('LOCAL_RANK', env.get('SLURM_LOCALID', '0'))
-    try:
-        idx = int(local) % cuda_count
-    except ValueError:
-        idx = 0
-    return f'cuda:{idx}'
+    return resolve_device('auto', cuda_count, None, 'RAFT', cpu_flag, env)
 
 
 class RAFTBackend:
@@ -112,8 +111,9 @@ class RAFTBackend:
         checkpoint: Path of an MMFlow RAFT or torchvision ``raft_large``
             checkpoint (never downloaded).
         iters: GRU refinement iterations (MMFlow test default 32).
-        device: ``'auto'`` (:func:`auto_device`: the local rank's GPU, else
-            CPU), ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
+        device: ``'auto'`` or ``'cuda'`` (:func:`auto_device`: the local
+            rank's GPU; an error without one), ``'cpu'`` (on purpose),
+            ``'cuda:1'``, ...
         bf16: Old spelling of ``precision='bf16'``.
         batch_size: Max pairs per forward call (each runs fwd and bwd, i.e.
             a model batch of ``2 * batch_size``); None = all given pairs. A
@@ -138,9 +138,8 @@ class RAFTBackend:
         from torchvision.models.optical_flow import raft_large
 
         from .raft_convert import load_raft_state_dict
-        if device == 'auto':
-            device = auto_device(torch.cuda.device_count())
-        self.device = torch.device(device)
+        self.device = torch.device(resolve_device(
+            str(device), torch.cuda.device_count(), what='RAFT'))
         self.iters = int(iters)
         if precision is None:
             precision = 'bf16' if bf16 else 'fp32'

@@ -31,6 +31,7 @@ from typing import Optional, Tuple
 import numpy as np
 import torch
 
+from ..utils.shard_env import resolve_device
 from .flow_feed import (SATURATION_MARGIN, FlowFeed, FlowPair, FlowProvider,
                         saturation_level)
 from .geometry import flow_gradient_sq, grid_params, sample_points
@@ -108,8 +109,9 @@ class PointTracker:
         alpha (float): Relative tolerance of the consistency test.
         beta (float): Absolute tolerance (px²) of the consistency test.
         motion_boundary (bool): Also stop at motion boundaries.
-        device (str | torch.device, optional): Where to compute; defaults to
-            CUDA when available, else CPU.
+        device (str | torch.device, optional): ``'cpu'`` (also None),
+            ``'auto'``/``'cuda'`` (this process's GPU, from ``LOCAL_RANK`` /
+            ``SLURM_LOCALID``; an error where none is visible), ``'cuda:I'``.
         prefetch (bool): Fetch flow pair ``t+1`` in a background thread while
             pair ``t`` is tracked (overlaps decoding and tracking).
         saturation_bound (float, optional): Clip bound ``B`` (px) of the flow
@@ -142,9 +144,10 @@ class PointTracker:
         self.alpha = float(alpha)
         self.beta = float(beta)
         self.motion_boundary = bool(motion_boundary)
-        if device is None:
-            device = 'cuda' if torch.cuda.is_available() else 'cpu'
-        self.device = torch.device(device)
+        self.device = torch.device(resolve_device(
+            'cpu' if device is None else str(device),
+            torch.cuda.device_count(), what='tracking',
+            cpu_flag='--track-device cpu'))
 
     def _step(self, pair: FlowPair, pos: torch.Tensor,
               size: Tuple[int, int], params):
@@ -371,7 +374,7 @@ def track_video(flow_provider: FlowProvider, num_frames: int,
         alpha (float): Consistency ``alpha``.
         beta (float): Consistency ``beta`` (px²).
         motion_boundary (bool): Enable the motion-boundary stop.
-        device (str, optional): Torch device.
+        device (str, optional): Torch device (:class:`PointTracker`).
         meta (dict, optional): Extra provenance stored with the tracks.
         saturation_bound (float, optional): Clip bound of the flow store
             (``FlowReader.bound``); see ``PointTracker``.

@@ -4,34 +4,83 @@ Used by ``tools/data/extract_flow.py`` and ``tools/data/track_points.py``.
 A job is a list of :class:`JobItem` (a name, an output path and any payload);
 :func:`run_jobs` processes this process's shard of it:
 
-* shard selection: explicit ``--shard I --num-shards N``; else ``RANK`` /
-  ``WORLD_SIZE`` (``torchrun``); else ``SLURM_ARRAY_TASK_ID`` /
-  ``SLURM_ARRAY_TASK_COUNT`` (minus ``SLURM_ARRAY_TASK_MIN``); else 0 of 1.
-  Items are sorted by name and item ``i`` goes to shard ``i % N``.
+* shard selection: :func:`pico_mm.utils.shard_env.resolve_launch` (explicit
+  ``--shard I --num-shards N``, torchrun, srun, Slurm arrays and their
+  nestings; its module doc gives the precedence). Items are sorted by name
+  and item ``i`` goes to shard ``i % N``.
 * skip-if-done: an item whose output exists is not redone.
 * atomic writes: the worker writes a temp file in the output's directory and
   the runner ``os.replace``-s it onto the output only after success, so a
   killed job never leaves a half-written output.
-* errors: any exception of an item is logged as ``SKIP <item>: <reason>`` and
-  the job goes on.
+* errors: a :class:`DataProblem` (bad input: unreadable, too short) is
+  logged as ``SKIP <item>: <reason>``, listed in a failures file and the job
+  goes on; any other exception is a fault (CUDA error, out of memory, disk
+  full, bad checkpoint, import error, a bug): the item's temp output is
+  removed, ``FAULT <item>`` is logged with the traceback and :class:`JobFault`
+  stops the job.
+* exit status (:attr:`JobSummary.exit_code`): 0; 1 when more than
+  ``max_failed`` of this process's items were data problems; 3 for a fault.
 * a tqdm progress bar, an end summary and a log file in the output dir.
 
 Nothing here imports torch, numpy, mmengine or mmcv.
 """
 import argparse
-import contextlib
 import dataclasses
 import os
 import sys
 import time
+import traceback
 from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+
+from .atomic_io import (TMP_MARK, atomic_output, atomic_write_bytes,
+                        is_temp_path, remove_stale_temps, temp_path_for)
+from .shard_env import Launch, LaunchError, resolve_launch
 
 try:  # tqdm is a declared dependency; keep a plain fallback so import never fails.
     from tqdm import tqdm as _tqdm
 except ImportError:  # pragma: no cover - depends on the environment
     _tqdm = None
 
-TMP_MARK = '.tmp'
+DEFAULT_MAX_FAILED = 0.05
+EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+__all__ = [
+    'DataProblem', 'JobFault', 'JobItem', 'JobSummary', 'Launch',
+    'LaunchError', 'add_shard_args', 'resolve_shard', 'resolve_launch',
+    'select_shard', 'run_jobs', 'run_and_report', 'atomic_output', 'atomic_write_bytes',
+    'temp_path_for', 'is_temp_path', 'default_log_path', 'parse_fraction',
+    'remove_stale_temps', 'TMP_MARK', 'EXIT_OK', 'EXIT_DATA', 'EXIT_USAGE',
+    'EXIT_FAULT', 'DEFAULT_MAX_FAILED'
+]
+
+
+class DataProblem(Exception):
+    """Bad input of one item (unreadable, corrupt, too short).
+
+    The per-item code raises it (or a subclass) for problems of the data;
+    :func:`run_jobs` skips the item, names it and counts it, and the job goes
+    on. Every other exception stops the job (:class:`JobFault`).
+    """
+
+
+class JobFault(RuntimeError):
+    """A worker raised something that is not a data problem.
+
+    Attributes:
+        item (str): Name of the item being processed.
+        reason (str): ``'<Type>: <message>'`` of the cause.
+        summary (JobSummary): What was done up to the fault.
+    """
+
+    def __init__(self, item: str, reason: str, summary: 'JobSummary'):
+        super().__init__(f'{item}: {reason}')
+        self.item, self.reason, self.summary = item, reason, summary
+
+    def format(self) -> str:
+        """One ``error:`` line naming the item, the cause and the state."""
+        return (f'error: FAULT at item {self.item}: {self.reason} -- stopped '
+                '(not a data problem: fix the cause and rerun; its temp output '
+                'was removed, finished items are kept and the rerun resumes)')
 
 
 @dataclasses.dataclass
@@ -55,10 +104,17 @@ class JobSummary:
     Attributes:
         done (list[str]): Items processed successfully.
         skipped_existing (list[str]): Items whose output already existed.
-        failed (list[tuple[str, str]]): ``(item, reason)`` of failed items.
+        failed (list[tuple[str, str]]): ``(item, reason)`` of data problems.
         seconds (float): Wall time of the whole run.
         shard (tuple[int, int]): ``(index, count)`` of this process.
         total (int): Number of items in the whole job (all shards).
+        items (int): Number of items of this process's shard.
+        max_failed (float): Fraction of ``items`` that may fail before the
+            exit status says the job did not do its work.
+        fault (tuple[str, str], optional): ``(item, reason)`` of the fault
+            that stopped the job.
+        failed_list (str, optional): File listing the failed items.
+        source (str): How the shard was found (launcher).
     """
     done: List[str] = dataclasses.field(default_factory=list)
     skipped_existing: List[str] = dataclasses.field(default_factory=list)
@@ -66,75 +122,88 @@ class JobSummary:
     seconds: float = 0.0
     shard: Tuple[int, int] = (0, 1)
     total: int = 0
+    items: int = 0
+    max_failed: float = DEFAULT_MAX_FAILED
+    fault: Optional[Tuple[str, str]] = None
+    failed_list: Optional[str] = None
+    source: str = ''
+
+    @property
+    def too_many_failed(self) -> bool:
+        """More than ``max_failed`` of this process's items failed."""
+        return len(self.failed) > self.max_failed * max(self.items, 1)
 
     @property
     def exit_code(self) -> int:
-        """1 when items failed and none is done or was already done, else 0.
-
-        A batch tool logs bad items and goes on; it only fails as a whole when
-        nothing at all came out.
-        """
-        return int(bool(self.failed) and not (self.done or self.skipped_existing))
+        """3 after a fault; 1 when more than ``max_failed`` failed; else 0."""
+        if self.fault:
+            return EXIT_FAULT
+        return EXIT_DATA if self.too_many_failed else EXIT_OK
 
     def format(self) -> str:
         """Multi-line human summary."""
+        src = f' ({self.source})' if self.source else ''
         lines = [
-            f'shard {self.shard[0]} of {self.shard[1]}: '
+            f'shard {self.shard[0]} of {self.shard[1]}{src}: '
             f'{len(self.done) + len(self.skipped_existing) + len(self.failed)}'
-            f' of {self.total} items; done {len(self.done)}, '
+            f' of {self.items} items of this shard ({self.total} in the '
+            f'job); done {len(self.done)}, '
             f'skipped (already done) {len(self.skipped_existing)}, '
             f'failed {len(self.failed)}, {self.seconds:.1f} s'
         ]
         for name, reason in self.failed:
             lines.append(f'  FAILED {name}: {reason}')
+        if self.fault:
+            lines.append(f'  FAULT {self.fault[0]}: {self.fault[1]}')
+        if self.failed_list and (self.failed or self.fault):
+            lines.append(f'failed items listed in {self.failed_list}')
+        if self.too_many_failed:
+            lines.append(
+                f'FAILED: {len(self.failed)} of {self.items} items of this '
+                f'shard failed, more than --max-failed {self.max_failed:.0%}'
+                ' (exit status 1)')
         return '\n'.join(lines)
 
 
+def parse_fraction(text: str) -> float:
+    """``'5%'`` -> 0.05, ``'0.05'`` -> 0.05 (argparse ``type``)."""
+    t = str(text).strip()
+    try:
+        v = float(t[:-1]) / 100 if t.endswith('%') else float(t)
+    except ValueError:
+        v = -1.0
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: give a percentage (5%%) or a fraction in 0..1 (0.05)')
+    return v
+
+
 def add_shard_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``--shard`` and ``--num-shards`` to an argparse parser."""
+    """Add ``--shard``, ``--num-shards`` and ``--max-failed`` to a parser."""
     parser.add_argument(
         '--shard', type=int, default=None,
-        help='index of this shard (0-based); default: from RANK/WORLD_SIZE '
-        '(torchrun) or SLURM_ARRAY_TASK_ID/COUNT, else 0')
+        help='index of this shard (0-based); default: from the launcher '
+        '(torchrun RANK/WORLD_SIZE, srun SLURM_PROCID/SLURM_STEP_NUM_TASKS, '
+        'a Slurm array, or nestings of them; docs/flow.md), else 0')
     parser.add_argument(
         '--num-shards', type=int, default=None,
-        help='number of shards; default: from the environment, else 1')
+        help='number of shards; default: from the launcher, else 1')
+    parser.add_argument(
+        '--max-failed', type=parse_fraction, default=DEFAULT_MAX_FAILED,
+        help='exit with status 1 when more than this share of this '
+        "process's items are bad data (5%% or 0.05); faults always stop "
+        'the job with status 3')
 
 
 def resolve_shard(shard: Optional[int] = None,
                   num_shards: Optional[int] = None,
                   env: Optional[dict] = None) -> Tuple[int, int]:
-    """Decide which shard this process handles.
-
-    Args:
-        shard: Explicit shard index, or None.
-        num_shards: Explicit shard count, or None.
-        env: Environment mapping (default ``os.environ``).
-
-    Returns:
-        tuple[int, int]: ``(index, count)`` with ``0 <= index < count``.
+    """``(index, count)`` of this process (see :func:`resolve_launch`).
 
     Raises:
-        ValueError: Inconsistent or out-of-range values.
+        LaunchError: (a ``ValueError``) contradictory or out-of-range values.
     """
-    env = os.environ if env is None else env
-    if shard is not None or num_shards is not None:
-        if shard is None or num_shards is None:
-            raise ValueError('give both --shard and --num-shards')
-        index, count = int(shard), int(num_shards)
-    elif 'WORLD_SIZE' in env and 'RANK' in env:
-        index, count = int(env['RANK']), int(env['WORLD_SIZE'])
-    elif 'SLURM_ARRAY_TASK_ID' in env and 'SLURM_ARRAY_TASK_COUNT' in env:
-        index = int(env['SLURM_ARRAY_TASK_ID']) - int(
-            env.get('SLURM_ARRAY_TASK_MIN', 0))
-        count = int(env['SLURM_ARRAY_TASK_COUNT'])
-    else:
-        index, count = 0, 1
-    if count < 1 or not 0 <= index < count:
-        raise ValueError(f'bad shard {index} of {count}: need 0 <= shard < '
-                         'num_shards (for Slurm arrays use --array=0-(N-1) or '
-                         'set SLURM_ARRAY_TASK_MIN)')
-    return index, count
+    return resolve_launch(shard, num_shards, env).shard
 
 
 def select_shard(items: Sequence[JobItem], index: int,
@@ -159,60 +228,6 @@ def select_shard(items: Sequence[JobItem], index: int,
             dup[:5]))
     ordered = sorted(items, key=lambda it: it.name)
     return ordered[index::count]
-
-
-def temp_path_for(path: str) -> str:
-    """Temp name next to ``path``, keeping its extension (``np.savez`` safe).
-
-    ``dir/a.zip`` -> ``dir/.a.zip.tmp<pid>.zip``.
-    """
-    d, base = os.path.split(path)
-    ext = os.path.splitext(base)[1]
-    return os.path.join(d, f'.{base}{TMP_MARK}{os.getpid()}{ext}')
-
-
-def is_temp_path(path: str) -> bool:
-    """True for names made by :func:`temp_path_for`."""
-    base = os.path.basename(path)
-    return base.startswith('.') and TMP_MARK in base
-
-
-@contextlib.contextmanager
-def atomic_output(path: str) -> Iterator[str]:
-    """Yield a temp path; on success ``os.replace`` it onto ``path``.
-
-    On an exception the temp file is removed and the exception re-raised, so
-    ``path`` is either absent/unchanged or complete.
-    """
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = temp_path_for(path)
-    try:
-        yield tmp
-        if not os.path.exists(tmp):
-            raise RuntimeError(f'worker wrote nothing for {path}')
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
-    with atomic_output(path) as tmp:
-        with open(tmp, 'wb') as f:
-            f.write(data)
-
-
-def _remove_stale_temps(path: str) -> None:
-    """Delete temp files a killed earlier run left next to ``path``."""
-    d, base = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(d):
-        return
-    prefix = f'.{base}{TMP_MARK}'
-    for name in os.listdir(d):
-        if name.startswith(prefix):
-            with contextlib.suppress(OSError):
-                os.remove(os.path.join(d, name))
 
 
 class _Log:
@@ -252,6 +267,16 @@ def _progress(iterable, total: int, desc: str, enabled: bool):
     return plain()
 
 
+def _write_failed_list(path: Optional[str], summary: JobSummary) -> None:
+    """``name<TAB>reason`` per failed item (and the fault), atomically."""
+    if not path:
+        return
+    rows = list(summary.failed)
+    if summary.fault:
+        rows.append((summary.fault[0], 'FAULT ' + summary.fault[1]))
+    atomic_write_bytes(path, ''.join(f'{n}\t{r}\n' for n, r in rows).encode())
+
+
 def run_jobs(items: Sequence[JobItem],
              worker: Callable[[JobItem, str], Any],
              shard: Optional[int] = None,
@@ -260,7 +285,12 @@ def run_jobs(items: Sequence[JobItem],
              desc: str = 'items',
              overwrite: bool = False,
              progress: bool = True,
-             echo: bool = True) -> JobSummary:
+             echo: bool = True,
+             max_failed: float = DEFAULT_MAX_FAILED,
+             data_errors: Tuple[type, ...] = (DataProblem, ),
+             launch: Optional[Launch] = None,
+             device: Optional[str] = None,
+             failed_list: Optional[str] = None) -> JobSummary:
     """Process this process's shard of ``items``.
 
     Args:
@@ -269,49 +299,99 @@ def run_jobs(items: Sequence[JobItem],
             ``tmp_path`` (a file in the output's directory with the same
             extension); the runner renames it onto ``item.output``. It may
             write further outputs itself (atomically) and may return a short
-            string that is logged.
+            string that is logged. It raises one of ``data_errors`` for bad
+            input; anything else it raises stops the job.
         shard, num_shards: Explicit shard; else from the environment
-            (see :func:`resolve_shard`).
+            (see :func:`resolve_launch`). Ignored when ``launch`` is given.
         log_path: Log file (appended); None for no file.
         desc: Progress bar label.
         overwrite: Redo items whose output exists.
         progress: Show a tqdm bar.
         echo: Also print log lines to stderr.
+        max_failed: Share of this shard's items that may be data problems
+            before :attr:`JobSummary.exit_code` is 1.
+        data_errors: Exception types that are data problems.
+        launch: This process's place (:func:`resolve_launch`), if resolved.
+        device: Device this process computes on, for the ``START`` line.
+        failed_list: File listing the failed items (``name<TAB>reason``),
+            rewritten at the end; default: ``log_path`` with
+            ``.failed.txt`` for ``.log``; None without a log.
 
     Returns:
         JobSummary: What was done, skipped and failed.
+
+    Raises:
+        JobFault: A worker raised something that is not in ``data_errors``
+            (after removing the item's temp output, logging it with its
+            traceback and writing the failures file).
     """
     t0 = time.time()
-    index, count = resolve_shard(shard, num_shards)
+    if launch is None:
+        launch = resolve_launch(shard, num_shards)
+    index, count = launch.shard
     mine = select_shard(items, index, count)
     log = _Log(log_path, echo=echo)
-    summary = JobSummary(shard=(index, count), total=len(items))
-    log(f'START {desc}: shard {index} of {count}, {len(mine)} of '
-        f'{len(items)} items')
+    if failed_list is None and log_path:
+        failed_list = os.path.splitext(log_path)[0] + '.failed.txt'
+    summary = JobSummary(shard=(index, count), total=len(items),
+                         items=len(mine), max_failed=max_failed,
+                         failed_list=failed_list, source=launch.source)
+    dev = f', device {device}' if device else ''
+    log(f'START {desc}: {launch.describe()}, local rank {launch.local_rank}'
+        f'{dev}; {len(mine)} of {len(items)} items')
     bar = _progress(mine, len(mine), desc, progress)
     for item in bar:
         if not overwrite and os.path.exists(item.output):
             summary.skipped_existing.append(item.name)
             continue
-        _remove_stale_temps(item.output)
+        remove_stale_temps(item.output)
         try:
             with atomic_output(item.output) as tmp:
                 info = worker(item, tmp)
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:  # noqa: BLE001 - log-and-go-on by design
+        except data_errors as e:
             reason = f'{type(e).__name__}: {e}'.replace('\n', ' ')
             summary.failed.append((item.name, reason))
             log(f'SKIP {item.name}: {reason}')
             continue
+        except Exception as e:  # noqa: BLE001 - a fault: stop, loudly
+            reason = f'{type(e).__name__}: {e}'.replace('\n', ' ')
+            summary.fault = (item.name, reason)
+            summary.seconds = time.time() - t0
+            if log_path:
+                _Log(log_path, echo=False)(
+                    f'FAULT {item.name}: ' + traceback.format_exc())
+            _write_failed_list(failed_list, summary)
+            if log_path:
+                _Log(log_path, echo=False)('SUMMARY ' + summary.format())
+            raise JobFault(item.name, reason, summary) from e
         summary.done.append(item.name)
         if log_path:  # per-item success lines go to the file only
             _Log(log_path, echo=False)(
                 f'DONE {item.name}' + (f': {info}' if info else ''))
     summary.seconds = time.time() - t0
+    _write_failed_list(failed_list, summary)
     if log_path:  # the caller prints the summary itself
         _Log(log_path, echo=False)('SUMMARY ' + summary.format())
     return summary
+
+
+def run_and_report(items: Sequence[JobItem],
+                   worker: Callable[[JobItem, str], Any],
+                   **kwargs) -> Tuple[JobSummary, int]:
+    """:func:`run_jobs`, then print its summary (stdout) and, after a fault,
+    the one ``error: FAULT at item ...`` line (stderr).
+
+    Returns:
+        tuple: ``(JobSummary, exit status)`` (:attr:`JobSummary.exit_code`).
+    """
+    try:
+        summary = run_jobs(items, worker, **kwargs)
+    except JobFault as fault:
+        print(fault.summary.format(), flush=True)
+        print(fault.format(), file=sys.stderr, flush=True)
+        return fault.summary, EXIT_FAULT
+    print(summary.format(), flush=True)
+    return summary, summary.exit_code
 
 
 def default_log_path(out_dir: str, tool: str, shard: Tuple[int, int]) -> str:

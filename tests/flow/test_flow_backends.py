@@ -12,6 +12,7 @@ from pico_mm.flow.backends import (DISBackend, RAFTBackend, auto_device, build_b
                                    centred_pad)
 from pico_mm.flow.raft_convert import (convert_mmflow_raft, detect_format, map_key,
                                        unwrap_state_dict)
+from pico_mm.utils.shard_env import NoGPUError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, '..', 'shared', 'fixtures', 'mmflow_raft')
@@ -50,11 +51,14 @@ def test_backend_input_checks():
         build_backend('farneback')
 
 
-def test_auto_device_follows_local_rank():
-    assert auto_device(0, {'LOCAL_RANK': '3'}) == 'cpu'
+def test_auto_device_follows_local_rank_and_never_means_cpu():
+    with pytest.raises(NoGPUError, match='none is visible.*--device cpu'):
+        auto_device(0, {'LOCAL_RANK': '3'})
     assert auto_device(4, {}) == 'cuda:0'
     assert auto_device(4, {'LOCAL_RANK': '3'}) == 'cuda:3'
     assert auto_device(2, {'SLURM_LOCALID': '3'}) == 'cuda:1'
+    # torchrun inside an srun task: LOCAL_RANK, not SLURM_LOCALID
+    assert auto_device(8, {'LOCAL_RANK': '5', 'SLURM_LOCALID': '0'}) == 'cuda:5'
 
 
 def test_centred_pad_matches_mmflow_and_min_size():

@@ -14,6 +14,7 @@ import pytest
 
 from pico_mm.flow import (StoreFrames, load_frames, load_store_frames, num_frames,
                           read_flow, read_meta)
+from pico_launch_sim import launcher_free_env
 from pico_mm.flow.frame_store import encode_frame
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,10 +44,7 @@ def make_videos(root, n_videos=3, n_frames=12, size=(96, 128), shift=(2, 1)):
 
 
 def run_tool(*args, env=None, **kw):
-    e = dict(os.environ, **(env or {}))
-    for k in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID', 'SLURM_ARRAY_TASK_COUNT'):
-        if not env or k not in env:
-            e.pop(k, None)
+    e = launcher_free_env(**(env or {}))
     return subprocess.run([sys.executable, TOOL, *map(str, args), '--no-progress',
                            '--threads', '1'], cwd=ROOT, capture_output=True, text=True,
                           env=e, timeout=300, **kw)
@@ -71,12 +69,18 @@ def test_end_to_end_with_corrupt_file_and_rawframes(tmp_path):
         cv2.imwrite(str(rf / f'img_{i + 1:05d}.jpg'), f)
     out = tmp_path / 'flow'
     r = run_tool(src, out, '--short-side', 64)
-    assert r.returncode == 0, r.stderr
+    # 1 of 5 videos is bad: more than --max-failed 5%, so the status says so
+    assert r.returncode == 1, r.stderr
     assert zips(str(out)) == ['c0/vid0.zip', 'c0/vid2.zip', 'c1/frames_clip.zip',
                               'c1/vid1.zip']
     assert 'done 4' in r.stdout and 'failed 1' in r.stdout and 'broken' in r.stdout
+    assert 'FAILED: 1 of 5 items of this shard failed, more than --max-failed 5%' \
+        in r.stdout
     log = open(out / 'extract_flow.shard0of1.log').read()
     assert 'SKIP c0/broken' in log and 'broken.mp4' in log
+    listed = open(out / 'extract_flow.shard0of1.failed.txt').read()
+    assert listed.startswith('c0/broken\tVideoReadError: ') and listed.count('\n') == 1
+    assert 'extract_flow.shard0of1.failed.txt' in r.stdout
     z = str(out / 'c0' / 'vid0.zip')
     meta = read_meta(z)
     assert meta['source_kind'] == 'video' and meta['backend'] == 'dis'
@@ -104,18 +108,20 @@ def test_end_to_end_with_corrupt_file_and_rawframes(tmp_path):
     os.rename(tmp_path / 'moved', src)
     assert num_frames(str(out / 'c1' / 'frames_clip.zip')) == 5
     # second run: everything finished is skipped, the corrupt file retried and logged
-    r2 = run_tool(src, out, '--short-side', 64)
+    r2 = run_tool(src, out, '--short-side', 64, '--max-failed', '20%')
     assert 'skipped (already done) 4' in r2.stdout and 'failed 1' in r2.stdout
+    assert r2.returncode == 0  # 1 of 5 is not more than 20%
 
 
 def test_kill_and_resume_is_byte_identical(tmp_path):
     src = tmp_path / 'videos'
     make_videos(str(src), n_videos=4, n_frames=40, size=(120, 160))
-    args = ['--short-side', 120, '--dis-preset', 'medium', '--batch-size', 4]
+    args = ['--short-side', 120, '--dis-preset', 'medium', '--batch-size', 4,
+            '--max-failed', '20%']  # the corrupt file is 1 of 5
     clean = tmp_path / 'clean'
     assert run_tool(src, clean, *args).returncode == 0
     out = tmp_path / 'killed'
-    e = {k: v for k, v in os.environ.items() if k not in ('RANK', 'WORLD_SIZE')}
+    e = launcher_free_env()
     proc = subprocess.Popen([sys.executable, TOOL, str(src), str(out), *map(str, args),
                              '--no-progress', '--threads', '1'], cwd=ROOT, env=e,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -156,8 +162,8 @@ def test_shards_and_list_file(tmp_path):
     lst.write_text('c0/vid0.avi 0\nc1/vid1.avi 1\nc0/vid2.avi 0\nc0/missing.avi 3\n')
     out = tmp_path / 'flow'
     r0 = run_tool(lst, out, '--data-root', src, '--short-side', 32, '--shard', 0,
-                  '--num-shards', 2)
-    assert r0.returncode == 0, r0.stderr
+                  '--num-shards', 2, '--max-failed', '50%')
+    assert r0.returncode == 0, r0.stderr  # 1 missing of 2: not more than 50%
     # sorted names: c0/missing, c0/vid0, c0/vid2, c1/vid1 -> shard 0 = missing, vid2
     assert zips(str(out)) == ['c0/vid2.zip'] and 'missing.avi' in r0.stdout
     r1 = run_tool(lst, out, '--data-root', src, '--short-side', 32,
@@ -200,7 +206,7 @@ def test_no_frames_keeps_the_old_store_layout(tmp_path):
     src = tmp_path / 'videos'
     make_videos(str(src), n_videos=1, n_frames=6)
     out = tmp_path / 'flow'
-    r = run_tool(src, out, '--short-side', 48, '--no-frames')
+    r = run_tool(src, out, '--short-side', 48, '--no-frames', '--max-failed', '50%')
     assert r.returncode == 0, r.stderr
     z = str(out / 'c0' / 'vid0.zip')
     assert 'frames' not in read_meta(z)
@@ -217,15 +223,21 @@ def test_no_frames_keeps_the_old_store_layout(tmp_path):
     (['NOPE', 'OUT'], 'NOPE: input not found'),
     (['.', 'OUT', '--quality', '0'], '--quality'),
     (['.', 'OUT', '--frame-quality', '101'], '--frame-quality must be in 1..100'),
-    (['.', 'OUT', '--backend', 'raft'], '--raft-checkpoint'),
-    (['.', 'OUT', '--backend', 'raft', '--raft-checkpoint', 'no.pth'], 'no.pth'),
+    (['.', 'OUT', '--backend', 'raft', '--device', 'cpu'], '--raft-checkpoint'),
+    (['.', 'OUT', '--backend', 'raft', '--device', 'cpu', '--raft-checkpoint',
+      'no.pth'], 'no.pth'),
+    (['.', 'OUT', '--device', 'cuda'], 'DIS is a CPU method'),
+    (['.', 'OUT', '--shard', '0', '--num-shards', '1'], 'contradicts the launch'),
 ])
 def test_bad_arguments_give_one_clear_line(tmp_path, args, msg):
     args = [str(tmp_path / a) if a in ('NOPE', 'OUT') else a for a in args]
     if args[0] == '.':
         make_videos(str(tmp_path / 'v'), n_videos=1, n_frames=2)
         args[0] = str(tmp_path / 'v')
-    r = run_tool(*args)
+    r = run_tool(*args, env=dict(SLURM_JOB_ID='7', SLURM_STEP_ID='0',
+                                 SLURM_PROCID='1', SLURM_STEP_NUM_TASKS='2',
+                                 SLURM_NTASKS='2')
+                 if 'contradicts the launch' in msg else None)
     assert r.returncode == 2
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith('error')]
     assert len(lines) == 1 and msg in lines[0], r.stderr

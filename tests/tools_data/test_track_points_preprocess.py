@@ -8,6 +8,7 @@ import numpy as np
 from pico_mm.flow import read_meta
 from pico_mm.tracking import load_tracks
 from pico_mm.tracking.synthetic import occlusion_video
+from pico_launch_sim import clear_launcher_env, srun_task
 from pico_test_tools import ToolRunner
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -40,9 +41,7 @@ def test_help_lists_tracking_options():
 
 
 def test_preprocess_videos_to_tracks(tmp_path, monkeypatch):
-    for key in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID',
-                'SLURM_ARRAY_TASK_COUNT'):
-        monkeypatch.delenv(key, raising=False)
+    clear_launcher_env(monkeypatch)
     frames, _, _, _ = occlusion_video(48, 64, 10, 14, 0, 16, 2)
     inp = tmp_path / 'videos'
     _write_video(str(inp / 'classA' / 'v1.avi'), frames)
@@ -53,7 +52,10 @@ def test_preprocess_videos_to_tracks(tmp_path, monkeypatch):
     res = _run(str(inp), str(out), '--backend', 'dis', '--short-side', '0',
                '--points', '200', '--alpha', '0.02', '--no-progress',
                '--threads', '1')
-    assert res.returncode == 0, res.stdout + res.stderr
+    # the bad video is 1 of 2: more than --max-failed 5%, so status 1, and
+    # the tracking step still tracks the good one
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert 'FAILED: 1 of 2 items' in res.stdout
     assert 'track stops: end' in res.stdout and 'saturated' in res.stdout
     store = out / 'flow' / 'classA' / 'v1.zip'
     track = out / 'tracks' / 'classA' / 'v1.npz'
@@ -74,6 +76,24 @@ def test_preprocess_videos_to_tracks(tmp_path, monkeypatch):
     assert np.median(drift) < 0.5
     # a second run finds everything done
     res2 = _run(str(inp), str(out), '--backend', 'dis', '--short-side', '0',
-                '--points', '200', '--no-progress', '--threads', '1')
+                '--points', '200', '--no-progress', '--threads', '1',
+                '--max-failed', '50%')
     assert res2.returncode == 0
     assert 'done 0, skipped (already done) 1' in res2.stdout
+
+
+def test_preprocess_checks_launch_and_tracking_device_first(tmp_path, monkeypatch):
+    """Before any flow is computed: a contradictory launch, or tracking on a
+    GPU where none is visible, is one error line and status 2."""
+    clear_launcher_env(monkeypatch)
+    import torch
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 0)  # no GPU here
+    res = _run(str(tmp_path / 'nothing'), str(tmp_path / 'out'), '--backend', 'dis',
+               '--track-device', 'auto')
+    assert res.returncode == 2 and '--track-device cpu' in res.stderr
+    for key, value in srun_task(1, 2).items():
+        monkeypatch.setenv(key, value)
+    res = _run(str(tmp_path / 'nothing'), str(tmp_path / 'out'), '--shard', '0',
+               '--num-shards', '1')
+    assert res.returncode == 2 and 'contradicts the launch' in res.stderr
+    assert not (tmp_path / 'out').exists()

@@ -4,41 +4,17 @@ import os.path as osp
 
 import numpy as np
 
-from pico_mm.flow import FlowStoreWriter
+from pico_launch_sim import clear_launcher_env
 from pico_mm.tracking import load_tracks
-from pico_mm.tracking.synthetic import (affine_video, motion_matrix,
-                                        occlusion_video, textured_image)
 from pico_test_tools import ToolRunner
+from pico_tiny_inputs import make_flow_dir
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 TOOL = osp.join(ROOT, 'tools', 'data', 'track_points.py')
 
-
-def _write_store(path, fwd, bwd):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with FlowStoreWriter(path, bound=20, quality=95) as w:
-        for f, b in zip(fwd, bwd):
-            w.add_pair(f, b)
-        w.finish(fps=30, short_side=fwd[0].shape[0], source='synthetic.mp4',
-                 source_kind='video')
-
-
 _RUNNER = ToolRunner(TOOL, 'track_points_tool', extra_args=['--no-progress'])
 TOOL_MOD = _RUNNER.module
 _run = _RUNNER.run
-
-
-def _make_flow_dir(root):
-    flow = osp.join(root, 'flow')
-    _, fwd, bwd, _ = affine_video(textured_image(40, 56),
-                                  motion_matrix((0.6, 0.3)), 12)
-    _write_store(osp.join(flow, 'classA', 'vid1.zip'), fwd, bwd)
-    _, fwd, bwd, _ = occlusion_video(40, 56, 10, 12, 0, 14, 2)
-    _write_store(osp.join(flow, 'classB', 'vid2.zip'), fwd, bwd)
-    good = open(osp.join(flow, 'classA', 'vid1.zip'), 'rb').read()
-    with open(osp.join(flow, 'classB', 'broken.zip'), 'wb') as f:
-        f.write(good[:len(good) // 3])  # truncated: no meta.json, no dir
-    return flow
 
 
 def test_help():
@@ -51,14 +27,15 @@ def test_help():
 
 
 def test_track_points_end_to_end_resume_and_bad_input(tmp_path, monkeypatch):
-    for key in ('RANK', 'WORLD_SIZE', 'SLURM_ARRAY_TASK_ID',
-                'SLURM_ARRAY_TASK_COUNT'):
-        monkeypatch.delenv(key, raising=False)
-    flow = _make_flow_dir(str(tmp_path))
+    clear_launcher_env(monkeypatch)
+    flow = make_flow_dir(str(tmp_path))
     out = str(tmp_path / 'tracks')
     res = _run(flow, out, '--points', '300', '--seed', '3')
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # 1 bad of 3: more than 5%
     assert 'done 2' in res.stdout and 'failed 1' in res.stdout
+    assert 'device cpu (on purpose, --track-device cpu)' in res.stderr
+    assert open(osp.join(out, 'track_points.shard0of1.failed.txt')).read(
+    ).startswith('classB/broken\tDataProblem: ')
     log = open(osp.join(out, 'track_points.shard0of1.log')).read()
     assert 'SKIP classB/broken' in log and 'broken.zip' in log
     assert 'extract_flow' in log  # the fix is named
@@ -66,6 +43,7 @@ def test_track_points_end_to_end_resume_and_bad_input(tmp_path, monkeypatch):
         osp.relpath(osp.join(r, f), out) for r, _, fs in os.walk(out)
         for f in fs)
     assert files == ['classA/vid1.npz', 'classB/vid2.npz',
+                     'track_points.shard0of1.failed.txt',
                      'track_points.shard0of1.log']
     t1 = load_tracks(osp.join(out, 'classA', 'vid1.npz'))
     assert t1.num_tracks == 300 and t1.num_frames == 12
@@ -78,7 +56,8 @@ def test_track_points_end_to_end_resume_and_bad_input(tmp_path, monkeypatch):
     assert t1.length.mean() > 3  # translation: most points live on
     # resume: nothing redone, outputs untouched
     stamp = os.stat(osp.join(out, 'classA', 'vid1.npz')).st_mtime_ns
-    res2 = _run(flow, out, '--points', '300', '--seed', '3')
+    res2 = _run(flow, out, '--points', '300', '--seed', '3', '--max-failed', '50%')
+    assert res2.returncode == 0
     assert 'done 0' in res2.stdout and 'skipped (already done) 2' in res2.stdout
     assert 'failed 1' in res2.stdout
     assert os.stat(osp.join(out, 'classA', 'vid1.npz')).st_mtime_ns == stamp
@@ -89,6 +68,7 @@ def test_track_points_end_to_end_resume_and_bad_input(tmp_path, monkeypatch):
     # sorted names: classA/vid1, classB/broken, classB/vid2 -> shard 1 has
     # only classB/broken
     assert 'done 0' in res3.stdout and 'failed 1' in res3.stdout
+    assert res3.returncode == 1
     res4 = _run(flow, out, '--points', '300', '--seed', '3', '--shard', '0',
                 '--num-shards', '2', '--motion-boundary')
     assert 'done 1' in res4.stdout

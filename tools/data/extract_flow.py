@@ -10,6 +10,10 @@ Examples::
     python tools/data/extract_flow.py data/k400/train_list_videos.txt data/k400/flow \\
         --backend raft --raft-checkpoint raft_8x2_100k_mixed_368x768.pth --shard 0 --num-shards 4
 
+    # one node, 8 GPUs: each process takes the GPU of its local rank
+    torchrun --nproc-per-node 8 tools/data/extract_flow.py videos flow \\
+        --backend raft --raft-checkpoint raft.pth
+
     # YT8M-style long videos: shots → 10 s snippets, one store per snippet
     python tools/data/extract_flow.py data/yt8m/videos data/yt8m/flow --shots
 
@@ -18,6 +22,16 @@ extension; ``OUT_DIR/<rel>/snippet_<start>.zip`` + ``snippets.json`` with
 ``--shots``) and a log ``OUT_DIR/extract_flow.shard<i>of<n>.log``. Each store
 also keeps the frames as JPEG (``--frame-quality 90``; ``--no-frames`` for
 none) so training reads two frames without decoding the video.
+
+Shards come from the launcher (torchrun, srun, Slurm arrays and their
+nestings; ``pico_mm/utils/shard_env.py``, docs/flow.md "Clusters"). RAFT
+runs on this process's GPU (``cuda:{local_rank % GPUs}``) and stops at once
+where none is visible, unless ``--device cpu`` asks for the CPU. An
+unreadable or too-short video is skipped, named and listed in
+``OUT_DIR/extract_flow.shard<i>of<n>.failed.txt``; any other error (CUDA,
+out of memory, disk full, ...) stops the process. Exit status: 0 done, 1 more
+than ``--max-failed`` of this shard's videos failed, 2 bad arguments or
+launch, 3 a fault.
 """
 import argparse
 import os
@@ -25,8 +39,10 @@ import sys
 
 sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from pico_mm.utils.batch_job import (JobItem, add_shard_args,  # noqa: E402
-                                     default_log_path, resolve_shard, run_jobs)
+from pico_mm.utils.batch_job import (EXIT_FAULT, EXIT_USAGE,  # noqa: E402
+                                     DataProblem, JobItem, LaunchError,
+                                     add_shard_args, default_log_path,
+                                     resolve_launch, run_and_report)
 
 DIS_PRESETS = ('fast', 'medium', 'ultrafast')  # pico_mm.flow.backends.DIS_PRESETS
 # Warn above 1% clipped flow values: the real 256p clips measured in
@@ -48,7 +64,11 @@ def parse_args(argv=None):
     p.add_argument('--raft-checkpoint', default=None,
                    help='MMFlow or torchvision raft_large weights (a path; never downloaded)')
     p.add_argument('--raft-iters', type=int, default=32, help='RAFT refinement iterations')
-    p.add_argument('--device', default='auto', help='RAFT device: auto, cpu, cuda, cuda:1')
+    p.add_argument('--device', default='auto',
+                   help="RAFT device: auto or cuda (this process's GPU, "
+                   'LOCAL_RANK/SLURM_LOCALID modulo the visible GPUs; an '
+                   'error where none is visible), cuda:I, or cpu (on purpose: '
+                   'slow). DIS always runs on the CPU')
     p.add_argument('--precision', choices=['fp32', 'bf16'], default=None,
                    help='RAFT arithmetic: fp32 (default) or bf16 autocast '
                    '(see docs/flow.md for its measured EPE change)')
@@ -92,6 +112,26 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def flow_device(args, launch) -> str:
+    """Device of this process's flow backend, for the backend and the log.
+
+    Raises:
+        ValueError: DIS with a GPU device.
+        NoGPUError: RAFT asked for a GPU and none is visible.
+    """
+    if args.backend == 'dis':
+        if args.device not in ('auto', 'cpu'):
+            raise ValueError(f'--device {args.device}: DIS is a CPU method; '
+                             '--device applies to --backend raft')
+        return 'cpu'
+    import torch
+
+    from pico_mm.utils.shard_env import resolve_device
+    return resolve_device(args.device, torch.cuda.device_count(),
+                          launch.local_rank, 'RAFT (--backend raft)',
+                          '--device cpu')
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     for opt in ('quality', 'frame_quality'):
@@ -106,16 +146,23 @@ def main(argv=None) -> int:
     from pico_mm.flow.backends import build_backend
     from pico_mm.flow.extract import (extract_snippets, extract_video,
                                       list_inputs, write_json)
+    from pico_mm.flow.video import VideoReadError
+    from pico_mm.utils.shard_env import NoGPUError
+    try:
+        launch = resolve_launch(args.shard, args.num_shards)
+        device = flow_device(args, launch)
+    except (LaunchError, NoGPUError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_USAGE
     try:
         inputs = list_inputs(args.input, args.data_root)
-        shard = resolve_shard(args.shard, args.num_shards)
     except (OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if not inputs:
         print(f'error: {args.input}: no videos (.mp4/.avi/.webm/.mkv/...) or '
               'rawframe folders (img_00001.jpg) found', file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.threads:
         import cv2
         cv2.setNumThreads(args.threads)
@@ -125,11 +172,11 @@ def main(argv=None) -> int:
     try:
         backend = build_backend(args.backend, preset=args.dis_preset,
                                 checkpoint=args.raft_checkpoint, iters=args.raft_iters,
-                                device=args.device, bf16=args.bf16, precision=args.precision,
+                                device=device, bf16=args.bf16, precision=args.precision,
                                 batch_size=args.batch_size)
-    except (OSError, ValueError, RuntimeError) as e:
+    except (OSError, ValueError, RuntimeError, ImportError) as e:
         print(f'error: {e}', file=sys.stderr)
-        return 2
+        return EXIT_USAGE
 
     from pico_mm.flow.video import is_rawframe_dir
     if os.path.isfile(args.input) and not args.input.lower().endswith(
@@ -168,7 +215,8 @@ def main(argv=None) -> int:
                       frame_quality=None if args.no_frames else args.frame_quality)
         if args.shots:
             if kind != 'video':
-                raise ValueError('--shots needs video files, not rawframes')
+                raise DataProblem(f'{path}: --shots needs video files, not '
+                                  'rawframes')
             man = extract_snippets(path, os.path.dirname(item.output), backend,
                                    snippet_seconds=args.snippet_seconds,
                                    min_seconds=args.min_snippet_seconds,
@@ -188,11 +236,18 @@ def main(argv=None) -> int:
                 + clip_note(item.name, meta['clip_fraction']))
 
     os.makedirs(args.out_dir, exist_ok=True)
-    log = default_log_path(args.out_dir, 'extract_flow', shard)
-    summary = run_jobs(items, worker, shard=shard[0], num_shards=shard[1],
-                       log_path=log, desc='extract_flow', overwrite=args.overwrite,
-                       progress=not args.no_progress)
-    print(summary.format())
+    log = default_log_path(args.out_dir, 'extract_flow', launch.shard)
+    how = ('DIS is a CPU method' if args.backend == 'dis' else
+           'RAFT on the CPU, asked for with --device cpu'
+           if device == 'cpu' else 'RAFT')
+    _, status = run_and_report(
+        items, worker, log_path=log, desc='extract_flow',
+        overwrite=args.overwrite, progress=not args.no_progress,
+        max_failed=args.max_failed, data_errors=(DataProblem, VideoReadError),
+        launch=launch, device=f'{device} ({how})')
+    if status == EXIT_FAULT:
+        print(f'log: {log}')
+        return status
     if clipped:
         print(f'WARNING: {len(clipped)} video(s) have more than '
               f'{100 * args.clip_warn:g}% of flow values beyond ±{args.bound:g}'
@@ -202,7 +257,7 @@ def main(argv=None) -> int:
                           sorted(clipped, key=lambda x: -x[1])[:5]),
               file=sys.stderr)
     print(f'log: {log}')
-    return summary.exit_code
+    return status
 
 
 if __name__ == '__main__':

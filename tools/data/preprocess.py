@@ -11,14 +11,21 @@ Examples::
     # CPU: DIS flow, 4096 tracks per video -> data/k400/flow, data/k400/tracks
     python tools/data/preprocess.py data/k400/videos_train data/k400 --backend dis
 
-    # GPU cluster: RAFT, shard from RANK/WORLD_SIZE or the Slurm array
+    # GPU cluster: RAFT and tracking on each process's GPU; the shard comes
+    # from torchrun, srun or the Slurm array (docs/flow.md "Clusters")
     python tools/data/preprocess.py data/k400/train_list_videos.txt data/k400 \\
-        --backend raft --raft-checkpoint raft_8x2_100k_mixed_368x768.pth
+        --backend raft --raft-checkpoint raft_8x2_100k_mixed_368x768.pth \\
+        --track-device auto
 
 Every option not listed below goes to extract_flow.py unchanged (see
 ``python tools/data/extract_flow.py --help``): --backend, --raft-checkpoint,
 --raft-iters, --device, --bf16, --bound, --quality, --fps, --short-side,
 --frame-quality, --no-frames, --shots, ...
+
+Exit status: 2 bad arguments or launch (checked before any work, the
+tracking device too), 3 a fault in either step (the tracking step does not
+run after a flow fault), 1 more than ``--max-failed`` of this shard's items
+failed in either step, else 0.
 """
 import argparse
 import os.path as osp
@@ -31,8 +38,9 @@ sys.path.insert(0, HERE)
 import extract_flow  # noqa: E402
 import track_points  # noqa: E402
 
-from pico_mm.utils.batch_job import (JobItem, add_shard_args,  # noqa: E402
-                                     resolve_shard, select_shard)
+from pico_mm.utils.batch_job import (EXIT_USAGE, JobItem,  # noqa: E402
+                                     Launch, LaunchError, add_shard_args,
+                                     resolve_launch, select_shard)
 
 
 def parse_args(argv=None):
@@ -81,12 +89,17 @@ def main(argv=None) -> int:
         return 2
     flow_dir = args.flow_dir or osp.join(args.out_dir, 'flow')
     track_dir = args.track_dir or osp.join(args.out_dir, 'tracks')
+    from pico_mm.utils.shard_env import NoGPUError
     try:
-        shard = resolve_shard(args.shard, args.num_shards)
-    except ValueError as e:
+        launch = resolve_launch(args.shard, args.num_shards)
+        device = track_points.track_device(args, launch)
+    except (LaunchError, NoGPUError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
-        return 2
-    common = ['--shard', str(shard[0]), '--num-shards', str(shard[1])]
+        return EXIT_USAGE
+    shard = launch.shard
+    common = ['--max-failed', str(args.max_failed)]
+    if args.shard is not None:  # else extract_flow reads the same launch
+        common += ['--shard', str(shard[0]), '--num-shards', str(shard[1])]
     if args.overwrite:
         common.append('--overwrite')
     if args.no_progress:
@@ -97,9 +110,11 @@ def main(argv=None) -> int:
         common += ['--data-root', args.data_root]
     if not args.skip_flow:
         print(f'[1/2] extract_flow {args.input} -> {flow_dir}')
-        rc = extract_flow.main([args.input, flow_dir, *rest, *common])
-        if rc == 2:
-            return rc
+        rc_flow = extract_flow.main([args.input, flow_dir, *rest, *common])
+        if rc_flow not in (0, 1):  # bad arguments or a fault: stop here
+            return rc_flow
+    else:
+        rc_flow = 0
     try:
         stores = shard_stores(args, flow_dir, shard)
     except (OSError, ValueError) as e:
@@ -111,13 +126,14 @@ def main(argv=None) -> int:
         import torch
         torch.set_num_threads(args.threads)
     # the stores are already this shard's: track all of them here
-    summary, log, stops = track_points.run_tracking(
-        stores, track_dir, args, (0, 1), not args.no_progress, shard)
-    print(summary.format())
+    mine = Launch(0, 1, launch.local_rank, 'stores of the videos of shard '
+                  f'{shard[0]} of {shard[1]}, {launch.source}')
+    _, rc_track, log, stops = track_points.run_tracking(
+        stores, track_dir, args, mine, device, not args.no_progress, shard)
     if stops:
         print(track_points.format_stop_counts(stops))
     print(f'log: {log}')
-    return summary.exit_code
+    return max(rc_flow, rc_track)
 
 
 if __name__ == '__main__':

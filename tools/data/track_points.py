@@ -6,10 +6,14 @@ Examples::
     # all stores under data/k400/flow, 4096 seeds per video
     python tools/data/track_points.py data/k400/flow data/k400/tracks
 
-    # looser consistency, motion-boundary stop, shard 3 of 16 (or take
-    # RANK/WORLD_SIZE, SLURM_ARRAY_TASK_ID/COUNT from the environment)
+    # looser consistency, motion-boundary stop, shard 3 of 16 (or take the
+    # shard from torchrun, srun or a Slurm array, as extract_flow.py does)
     python tools/data/track_points.py data/k400/flow data/k400/tracks \\
         --alpha 0.04 --beta 2.0 --motion-boundary --shard 3 --num-shards 16
+
+    # one node, 8 processes, each tracking on the GPU of its local rank
+    torchrun --nproc-per-node 8 tools/data/track_points.py flow tracks \\
+        --track-device auto
 
 The default ``--alpha 0.02 --beta 1.0`` is the loosest point of the shipped
 sweep (configs/pico/ablations): every config applies its own, stricter or
@@ -20,7 +24,12 @@ a looser value than the file was tracked with is refused.
 Every ``FLOW_DIR/<rel>.zip`` gives ``OUT_DIR/<rel>.npz`` (format in
 docs/tracking.md); a log goes to ``OUT_DIR/track_points.shard<i>of<n>.log``.
 Finished videos are skipped, outputs are written to a temp name and renamed,
-unreadable stores are logged and skipped.
+unreadable stores are logged, listed in ``track_points.shard<i>of<n>.failed.txt``
+and skipped; any other error stops the process (exit status 3). Exit status 1:
+more than ``--max-failed`` of this shard's stores were unreadable. Tracking
+runs on the CPU (``--track-device cpu``, the default) or on this process's GPU
+(``--track-device auto``/``cuda``: ``cuda:{local_rank % GPUs}``; an error
+where none is visible).
 """
 import argparse
 import os
@@ -31,9 +40,11 @@ from typing import Optional
 
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from pico_mm.utils.batch_job import (JobItem, add_shard_args,  # noqa: E402
-                                     default_log_path, is_temp_path,
-                                     resolve_shard, run_jobs)
+from pico_mm.utils.batch_job import (EXIT_USAGE, DataProblem,  # noqa: E402
+                                     JobItem, Launch, LaunchError,
+                                     add_shard_args, default_log_path,
+                                     is_temp_path, resolve_launch,
+                                     run_and_report)
 
 DEFAULT_POINTS = 4096
 # loosest (alpha, beta) of the shipped sweep (configs/pico/ablations)
@@ -59,8 +70,10 @@ def add_track_args(p: argparse.ArgumentParser,
                    help='global seed (each video also hashes its name)')
     names = ('--track-device', '--device') if device_alias else (
         '--track-device', )
-    p.add_argument(*names, dest='track_device', default='auto',
-                   help='tracking device: auto, cpu, cuda')
+    p.add_argument(*names, dest='track_device', default='cpu',
+                   help="tracking device: cpu, or auto/cuda (this process's "
+                   'GPU: LOCAL_RANK/SLURM_LOCALID modulo the visible GPUs; '
+                   'an error where none is visible), or cuda:I')
 
 
 def parse_args(argv=None):
@@ -103,28 +116,61 @@ def list_stores(flow_dir: str):
     return found
 
 
+def track_device(args, launch: Launch) -> str:
+    """Resolve ``--track-device`` for this process (never falls back).
+
+    Raises:
+        NoGPUError: A GPU was asked for and none is visible.
+        ValueError: An unknown device.
+    """
+    from pico_mm.utils.shard_env import resolve_device
+    if args.track_device == 'cpu':
+        return 'cpu'
+    import torch
+    return resolve_device(args.track_device, torch.cuda.device_count(),
+                          launch.local_rank, 'tracking (--track-device '
+                          f'{args.track_device})', '--track-device cpu')
+
+
 def video_rng(seed: int, name: str):
     """Per-video generator: same seeds whatever the shard or the order."""
     import numpy as np
     return np.random.default_rng([int(seed), zlib.crc32(name.encode())])
 
 
+def _store_reader(reader):
+    """``reader.read`` that turns an unreadable pair into a DataProblem."""
+    import zipfile
+
+    def read(t):
+        try:
+            return reader.read(t)
+        except (ValueError, IndexError, zipfile.BadZipFile) as e:
+            raise DataProblem(str(e)) from e
+    return read
+
+
 def track_store(path: str, out_path: str, name: str, args,
-                stop_counts: Optional[dict] = None) -> str:
+                stop_counts: Optional[dict] = None,
+                device: str = 'cpu') -> str:
     """Track one store and write its track file; returns a log line.
 
     ``stop_counts`` (stop name -> count), when given, is increased by this
-    video's stop reasons (for the run summary).
+    video's stop reasons (for the run summary). An unreadable, corrupt or
+    too-short store raises :class:`DataProblem`.
     """
     import numpy as np
 
     from pico_mm.flow import FlowReader
     from pico_mm.tracking import STOP_NAMES, save_tracks, track_video
-    device = None if args.track_device == 'auto' else args.track_device
-    with FlowReader(path) as reader:
+    try:
+        opened = FlowReader(path)
+    except (OSError, ValueError) as e:
+        raise DataProblem(str(e)) from e
+    with opened as reader:
         if reader.num_frames < 2:
-            raise ValueError(f'{path}: only {reader.num_frames} frame(s), '
-                             'nothing to track')
+            raise DataProblem(f'{path}: only {reader.num_frames} frame(s), '
+                              'nothing to track')
         fm = reader.meta
         meta = dict(
             source=fm.get('source'), source_rel=fm.get('source_rel'),
@@ -136,7 +182,7 @@ def track_store(path: str, out_path: str, name: str, args,
             flow_meta=fm)
         if fm.get('rawframe_tmpl'):
             meta['rawframe_tmpl'] = fm['rawframe_tmpl']
-        tracks = track_video(reader.read, reader.num_frames,
+        tracks = track_video(_store_reader(reader), reader.num_frames,
                              reader.frame_size, args.points,
                              video_rng(args.seed, name), args.alpha,
                              args.beta, args.motion_boundary, device, meta,
@@ -171,23 +217,25 @@ def check_track_args(args) -> str:
     return ''
 
 
-def run_tracking(stores, out_dir: str, args, shard, progress: bool = True,
-                 log_shard=None):
-    """Track ``stores`` (``(rel, path)`` list) with batch_job.
+def run_tracking(stores, out_dir: str, args, launch: Launch, device: str,
+                 progress: bool = True, log_shard=None):
+    """Track ``stores`` (``(rel, path)`` list) with batch_job; prints the
+    summary.
 
     Args:
         stores (list[tuple[str, str]]): Stores to track (all shards).
         out_dir (str): Output folder.
         args (argparse.Namespace): Tracking options (``add_track_args``) plus
-            ``overwrite``.
-        shard (tuple[int, int]): ``(index, count)``.
+            ``overwrite`` and ``max_failed``.
+        launch (Launch): This process's shard of ``stores``.
+        device (str): Resolved tracking device (:func:`track_device`).
         progress (bool): Show a progress bar.
         log_shard (tuple[int, int], optional): Shard named in the log file
-            name (default ``shard``).
+            name (default ``launch.shard``).
 
     Returns:
-        tuple: ``(JobSummary, log_path, stop_counts)``, the last a dict stop
-        name -> tracks of the videos tracked in this run.
+        tuple: ``(JobSummary, exit status, log_path, stop_counts)``, the last
+        a dict stop name -> tracks of the videos tracked in this run.
     """
     items = [
         JobItem(rel, osp.join(out_dir, rel + '.npz'), path)
@@ -197,14 +245,19 @@ def run_tracking(stores, out_dir: str, args, shard, progress: bool = True,
     stop_counts = {}
 
     def worker(item: JobItem, tmp: str) -> str:
-        return track_store(item.payload, tmp, item.name, args, stop_counts)
+        return track_store(item.payload, tmp, item.name, args, stop_counts,
+                           device)
 
     os.makedirs(out_dir, exist_ok=True)
-    log = default_log_path(out_dir, 'track_points', log_shard or shard)
-    summary = run_jobs(items, worker, shard=shard[0], num_shards=shard[1],
-                       log_path=log, desc='track_points',
-                       overwrite=args.overwrite, progress=progress)
-    return summary, log, stop_counts
+    log = default_log_path(out_dir, 'track_points', log_shard or launch.shard)
+    how = 'on purpose, --track-device cpu' if device == 'cpu' else (
+        f'--track-device {args.track_device}')
+    summary, status = run_and_report(
+        items, worker, log_path=log, desc='track_points',
+        overwrite=args.overwrite, progress=progress,
+        max_failed=args.max_failed, launch=launch,
+        device=f'{device} ({how})')
+    return summary, status, log, stop_counts
 
 
 def main(argv=None) -> int:
@@ -213,28 +266,29 @@ def main(argv=None) -> int:
     if err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    from pico_mm.utils.shard_env import NoGPUError
     try:
+        launch = resolve_launch(args.shard, args.num_shards)
+        device = track_device(args, launch)
         stores = list_stores(args.flow_dir)
-        shard = resolve_shard(args.shard, args.num_shards)
-    except ValueError as e:
+    except (LaunchError, NoGPUError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if not stores:
         print(f'error: {args.flow_dir}: no flow stores (*.zip) found; run '
               'tools/data/extract_flow.py first', file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.threads:
         import cv2
         import torch
         cv2.setNumThreads(args.threads)
         torch.set_num_threads(args.threads)
-    summary, log, stop_counts = run_tracking(stores, args.out_dir, args,
-                                             shard, not args.no_progress)
-    print(summary.format())
+    _, status, log, stop_counts = run_tracking(
+        stores, args.out_dir, args, launch, device, not args.no_progress)
     if stop_counts:
         print(format_stop_counts(stop_counts))
     print(f'log: {log}')
-    return summary.exit_code
+    return status
 
 
 if __name__ == '__main__':

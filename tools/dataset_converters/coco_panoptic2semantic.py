@@ -196,7 +196,7 @@ def main(argv=None) -> int:
             items, convert_item, shard=args.shard, num_shards=args.num_shards,
             log_path=osp.join(out_dir, 'convert.log') if items else None,
             desc=f'panoptic→semantic {split}', overwrite=args.overwrite,
-            progress=not args.no_progress)
+            progress=not args.no_progress, data_errors=(ConvertError, ))
         print(summary.format())
         print(f'{split}: {len(names)} classes, labels in {out_dir}')
         failed += len(summary.failed)

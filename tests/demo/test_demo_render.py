@@ -25,6 +25,17 @@ def _interior(layers: np.ndarray) -> np.ndarray:
     return same
 
 
+def test_textures_are_disjoint_per_split_and_from_the_image_benchmarks():
+    from pico_mm.demo.render.textures import FACES, TEXTURES
+    from pico_mm.evaluation.exact_gt_pairs import PHOTOS
+    files = [{f for f, _ in TEXTURES[s]} for s in ('train', 'val', 'test')]
+    assert not (files[0] & files[1] or files[0] & files[2] or files[1] & files[2])
+    used = set(PHOTOS['val'] + PHOTOS['test']) | {'motorcycle_right.png'}
+    assert not set.union(*files) & used
+    spans = sorted(FACES.values())
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
 def test_maps_invert_exactly():
     rng = np.random.default_rng(0)
     u, v = rng.uniform(-30, 30, (2, 500))

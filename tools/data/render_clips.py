@@ -13,7 +13,8 @@ exact tracks ``Correspondences/<clip>.npz`` (``query_frame`` N, ``tracks`` N×T�
 ``(x, y)``, ``visible`` N×T, ``obj_id`` N: a grid of points every ``--grid`` px
 placed on every ``--query-every``-th frame). The folder keeps DAVIS's ``480p`` name
 at the smaller ``--size``. Clips are bit-identical on any x86-64 machine (the
-fingerprints are printed and written to ``render_info.json``). Every file is written temp-then-rename.
+fingerprints are printed and written to ``render_info.json``). Every file is written
+temp-then-rename.
 """
 import argparse
 import json
@@ -111,7 +112,8 @@ def main(argv=None):
         write_image_set(args.out_dir, split, [c.name for c in clips])
         info['splits'][split] = dict(clips=len(clips),
                                      fingerprint=set_fingerprint(clips))
-    atomic_write_bytes(osp.join(args.out_dir, 'render_info.json'), json.dumps(info, indent=1).encode())
+    atomic_write_bytes(osp.join(args.out_dir, 'render_info.json'),
+                       json.dumps(info, indent=1).encode())
     for split, d in info['splits'].items():
         print(f'{split}: {d["clips"]} clips, fingerprint {d["fingerprint"]}')
     print(f'{len(jobs)} clips of {args.frames} frames at {args.size[0]}x'

@@ -12,7 +12,7 @@ Coordinates are ``(x, y)`` pixel-index coordinates (docs/contracts.md): the cent
 ``img[r, c]`` is ``(c, r)``.
 """
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
 

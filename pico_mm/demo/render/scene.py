@@ -136,7 +136,7 @@ def layer_to_frame(scene: Scene, index: int, t: int, u: Array,
 
 def frame_to_layer(scene: Scene, index: int, t: int, x: Array,
                    y: Array) -> Tuple[Array, Array]:
-    """Inverse of :func:`layer_to_frame` (frame ``t`` points to canonical ``(u, v)``)."""
+    """Inverse of :func:`layer_to_frame`: frame-``t`` points to canonical ``(u, v)``."""
     layer, tau = scene.layers[index], scene.tau(t)
     if index == 0:
         return scene.camera(t).to_world(x, y)

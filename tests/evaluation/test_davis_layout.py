@@ -48,23 +48,17 @@ def test_round_trip_with_several_objects(tmp_path):
     assert [c.name for c in list_clips(str(tmp_path), 'val', clips=['b'])] == ['b']
 
 
-def test_missing_frame_is_one_error_naming_it(tmp_path):
+@pytest.mark.parametrize('rel,what', [
+    (('JPEGImages', '480p', 'b', '00002.jpg'), 'missing frame'),
+    (('Annotations', '480p', 'a', '00003.png'), 'missing annotation')])
+def test_missing_frame_or_annotation_is_one_error_naming_it(tmp_path, rel, what):
     _folder(tmp_path)
-    gone = tmp_path / 'JPEGImages' / '480p' / 'b' / '00002.jpg'
+    gone = tmp_path.joinpath(*rel)
     gone.unlink()
     with pytest.raises(DavisLayoutError) as e:
         list_clips(str(tmp_path), 'val')
-    assert str(gone) in str(e.value) and 'missing frame' in str(e.value)
+    assert str(gone) in str(e.value) and what in str(e.value)
     assert '\n' not in str(e.value)
-
-
-def test_missing_annotation_is_one_error_naming_it(tmp_path):
-    _folder(tmp_path)
-    gone = tmp_path / 'Annotations' / '480p' / 'a' / '00003.png'
-    gone.unlink()
-    with pytest.raises(DavisLayoutError) as e:
-        list_clips(str(tmp_path), 'val')
-    assert str(gone) in str(e.value) and 'missing annotation' in str(e.value)
 
 
 def test_missing_image_set_and_clip_folder(tmp_path):

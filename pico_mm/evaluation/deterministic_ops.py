@@ -283,7 +283,7 @@ def homography_from_corners(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
 
 def similarity(t: float, scale: float, centre: Tuple[float, float],
                shift: Tuple[float, float]) -> np.ndarray:
-    """3×3 similarity: rotate by ``θ = 2·atan(t)`` and scale about ``centre``, then shift.
+    """3×3 similarity: rotate by ``2·atan(t)``, scale about ``centre``, then shift.
 
     Returns:
         np.ndarray: ``M`` with ``M @ [x, y, 1]`` the moved point.

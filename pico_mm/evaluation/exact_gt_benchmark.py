@@ -43,8 +43,8 @@ def score_pair_features(items: Iterable[Tuple[ProbePair, torch.Tensor, torch.Ten
     Returns:
         dict: ``{group: {str(r): summary}}`` for the kinds present (in the
         order ``rigid``, ``nonrigid``, ``stereo``; the first two when there is
-        no pair) and ``all``; a summary has ``acc``, ``hits``, ``pairs`` (moving points scored),
-        ``chance``, ``zero_motion`` (see
+        no pair) and ``all``; a summary has ``acc``, ``hits``, ``pairs`` (moving
+        points scored), ``chance``, ``zero_motion`` (see
         :func:`pico_mm.evaluation.correspondence_probe.summarize`).
     """
     radii_cells = [float(r) for r in radii_cells]

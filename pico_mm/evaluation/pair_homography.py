@@ -53,7 +53,7 @@ def homography_residuals(src: np.ndarray, dst: np.ndarray,
 
 def fraction_off_homography(src: np.ndarray, dst: np.ndarray,
                             cell: float = 4.0) -> Optional[Tuple[int, int]]:
-    """``(pairs off by more than one cell, pairs)`` of one sample, or None (<4 pairs)."""
+    """``(pairs off by more than one cell, pairs)`` of a sample; None below 4 pairs."""
     err = homography_residuals(src, dst, cell)
     if err is None:
         return None

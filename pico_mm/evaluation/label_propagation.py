@@ -45,12 +45,16 @@ CRW_SETTINGS = dict(topk=10, radius=12.0, n_context=20, temperature=0.05)
 POINT_GROUPS = ('all', 'foreground', 'near_boundary', 'reappearing')
 
 
-def _radius_bias(h: int, w: int, radius: float) -> torch.Tensor:
-    """(h·w)×(h·w) additive mask: 0 where keys are within ``radius`` cells, -1e10."""
+def _cell_positions(h: int, w: int) -> torch.Tensor:
+    """(h·w)×2 float ``(row, col)`` of every cell, row-major."""
     y, x = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')
-    pos = torch.stack([y.reshape(-1), x.reshape(-1)], 1).float()
-    d = torch.cdist(pos, pos)
-    return torch.where(d < radius, 0.0, -1e10)
+    return torch.stack([y.reshape(-1), x.reshape(-1)], 1).float()
+
+
+def _radius_bias(queries: torch.Tensor, keys: torch.Tensor,
+                 radius: float) -> torch.Tensor:
+    """q×k additive mask: 0 where a key is within ``radius`` cells, else -1e10."""
+    return torch.where(torch.cdist(queries, keys) < radius, 0.0, -1e10)
 
 
 def crw_propagate(feats: torch.Tensor, first: torch.Tensor, topk: int = 10,
@@ -74,7 +78,7 @@ def crw_propagate(feats: torch.Tensor, first: torch.Tensor, topk: int = 10,
     T, C, h, w = feats.shape
     K, hw = first.shape[0], h * w
     f = F.normalize(feats.float(), dim=1).reshape(T, C, hw)
-    bias = _radius_bias(h, w, radius)
+    pos = _cell_positions(h, w)
     labels = [first.float().reshape(K, hw)]
     for t in range(1, T):
         ctx = [0] + [max(s, 0) for s in range(t - n_context, t)]
@@ -86,7 +90,8 @@ def crw_propagate(feats: torch.Tensor, first: torch.Tensor, topk: int = 10,
         for q0 in range(0, hw, step):
             q = f[t][:, q0:q0 + step].t()  # q×C
             A = q @ keys  # q×(n·hw), one GEMM
-            A.view(q.shape[0], len(ctx), hw)[:, 1:] += bias[q0:q0 + step, None]
+            bias = _radius_bias(pos[q0:q0 + step], pos, radius)  # q×hw
+            A.view(q.shape[0], len(ctx), hw)[:, 1:] += bias[:, None]
             A /= temperature
             wts, ids = torch.topk(A, k, dim=1)
             wts = F.softmax(wts, dim=1)
@@ -96,9 +101,15 @@ def crw_propagate(feats: torch.Tensor, first: torch.Tensor, topk: int = 10,
 
 
 def labels_to_ids(soft: torch.Tensor, size, ids: Sequence[int]) -> np.ndarray:
-    """Up-sample T×K×h×w soft labels to ``size`` (H, W), argmax, map to ``ids``."""
-    up = F.interpolate(soft, size=tuple(size), mode='bilinear', align_corners=True)
-    return np.asarray(ids, np.uint8)[up.argmax(1).numpy()]
+    """Up-sample T×K×h×w soft labels to ``size`` (H, W), argmax, map to ``ids``.
+
+    One frame at a time (a DAVIS 480p clip at full size would not fit at once).
+    """
+    lut = np.asarray(ids, np.uint8)
+    return np.stack([
+        lut[F.interpolate(s[None], size=tuple(size), mode='bilinear',
+                          align_corners=True)[0].argmax(0).numpy()]
+        for s in soft])
 
 
 def one_hot(mask: np.ndarray, ids: Sequence[int]) -> torch.Tensor:

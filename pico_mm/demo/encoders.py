@@ -4,7 +4,7 @@ Two encoders that no compared arm trains:
 
 * **E1, image-level MoCo-v2** (:func:`write_mocov2_config`): mmselfsup's own ``MoCo``
   algorithm with the MoCo-v2 neck and augmentations
-  (``configs/pico/encoders/mocov2_r18_frames_tiny_cpu.py``), trained on single frames
+  (``configs/encoders/mocov2_r18_frames_tiny_cpu.py``), trained on single frames
   of the training videos. No correspondence and no arm's loss is involved.
 * **E2, random + BN recalibration** (:func:`recalibrate_bn`): a randomly initialised
   ResNet whose BatchNorm running statistics are re-estimated on training frames
@@ -193,7 +193,7 @@ def write_mocov2_config(base: str, path: str, frames_dir: str, iters: int,
                         queue_len: int = 1024, seed: int = 0) -> str:
     """Write the E1 MoCo-v2 config pointed at a frame folder (temp + rename).
 
-    The base config (``configs/pico/encoders/mocov2_r18_frames_tiny_cpu.py``) is
+    The base config (``configs/encoders/mocov2_r18_frames_tiny_cpu.py``) is
     loaded, its data root, batch, view size, queue, budget and seed are set, and
     the full result is dumped, so the written file trains with
     ``tools/train.py`` on its own.

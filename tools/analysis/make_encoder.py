@@ -24,8 +24,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BASE_MOCOV2 = osp.join(ROOT, 'configs', 'pico', 'encoders',
-                       'mocov2_r18_frames_tiny_cpu.py')
+BASE_MOCOV2 = osp.join(ROOT, 'configs', 'encoders', 'mocov2_r18_frames_tiny_cpu.py')
 
 
 def parse_args(argv=None):

@@ -7,7 +7,7 @@
 #   python tools/analysis/make_encoder.py mocov2 --videos VIDEO_DIR --work-dir W
 _base_ = [
     'mmselfsup::selfsup/_base_/models/mocov2.py',
-    '../_base_/default_runtime.py',
+    '../pico/_base_/default_runtime.py',
 ]
 
 img_size = 64

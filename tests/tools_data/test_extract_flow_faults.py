@@ -76,8 +76,10 @@ def test_a_fault_stops_extraction_and_names_the_item(tmp_path, monkeypatch, faul
 
 
 def test_garbage_corpus_exits_nonzero_listing_each_file(tmp_path):
-    """The issue's corpus: 2 of 3 files are garbage (was: exit status 0)."""
-    tiny_corpus(tmp_path / 'v', names=('a', 'b', 'c'), garbage=('a', 'b'))
+    """The issue's corpus: 2 of 3 files are bad (was: exit status 0), one
+    unreadable, one too short (a single frame)."""
+    tiny_corpus(tmp_path / 'v', names=('a', 'c'), garbage=('a', ))
+    make_tiny_videos(str(tmp_path / 'v'), names=['b'], frames=1)
     res = subprocess.run([sys.executable, EXTRACT, str(tmp_path / 'v'),
                           str(tmp_path / 'o'), '--short-side', '32', '--no-progress'],
                          capture_output=True, text=True, env=launcher_free_env())
@@ -86,6 +88,7 @@ def test_garbage_corpus_exits_nonzero_listing_each_file(tmp_path):
     assert 'FAILED: 2 of 3 items of this shard failed' in res.stdout
     listed = open(tmp_path / 'o' / 'extract_flow.shard0of1.failed.txt').read()
     assert [ln.split('\t')[0] for ln in listed.splitlines()] == ['a', 'b']
+    assert 'cannot open video' in listed and 'too short' in listed
     res = subprocess.run([sys.executable, EXTRACT, str(tmp_path / 'v'),
                           str(tmp_path / 'o'), '--no-progress', '--max-failed', '70%'],
                          capture_output=True, text=True, env=launcher_free_env())

@@ -148,15 +148,11 @@ def main(argv=None) -> int:
                                       list_inputs, write_json)
     from pico_mm.flow.video import VideoReadError
     from pico_mm.utils.shard_env import NoGPUError
-    try:
+    try:  # launch and device first: a GPU-less RAFT run stops before any I/O
         launch = resolve_launch(args.shard, args.num_shards)
         device = flow_device(args, launch)
-    except (LaunchError, NoGPUError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return EXIT_USAGE
-    try:
         inputs = list_inputs(args.input, args.data_root)
-    except (OSError, ValueError) as e:
+    except (LaunchError, NoGPUError, OSError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_USAGE
     if not inputs:

@@ -55,3 +55,33 @@ def test_oracle_tracks_tool_needs_render_info(tmp_path):
     proc = _run('tools/data/oracle_tracks.py', str(tmp_path), str(tmp_path / 'o'),
                 '--render-root', str(tmp_path / 'nothing'))
     assert proc.returncode == 2 and 'render_info.json not found' in proc.stderr
+
+
+def test_rendered_clip_through_the_tools_to_oracle_tracks(tmp_path):
+    """render_clips --rawframes -> extract_flow -> track_points -> oracle_tracks."""
+    render, flow, tracks, out = (tmp_path / n for n in
+                                 ('r', 'flow', 'tracks', 'oracle'))
+    steps = [
+        ('tools/data/render_clips.py', str(render), '--splits', 'train',
+         '--clips', '1', '--size', '32', '48', '--frames', '10', '--rawframes'),
+        ('tools/data/extract_flow.py', str(render / 'rawframes'), str(flow),
+         '--backend', 'dis', '--short-side', '32', '--no-progress'),
+        ('tools/data/track_points.py', str(flow), str(tracks), '--points', '256',
+         '--track-device', 'cpu', '--no-progress'),
+        ('tools/data/oracle_tracks.py', str(tracks), str(out), '--render-root',
+         str(render)),
+    ]
+    for step in steps:
+        proc = _run(*step)
+        assert proc.returncode == 0, (step[0], proc.stdout[-1500:],
+                                      proc.stderr[-2500:])
+    assert '1 made, 0 copied' in proc.stdout
+    dis = load_tracks(str(tracks / 'train_000.npz'))
+    orc = load_tracks(str(out / 'train_000.npz'))
+    assert dis.num_frames == orc.num_frames == 10
+    assert np.array_equal(dis.start, orc.start)  # PiCo's own seeds
+    first = np.cumsum(dis.length) - dis.length
+    np.testing.assert_allclose(orc.points[np.cumsum(orc.length) - orc.length],
+                               dis.points[first], atol=0.05)
+    assert orc.meta['oracle'] and orc.meta.get('flow_path') == dis.meta.get(
+        'flow_path')

@@ -12,7 +12,10 @@ Writes ``JPEGImages/480p/<clip>/00000.jpg``, ``Annotations/480p/<clip>/00000.png
 exact tracks ``Correspondences/<clip>.npz`` (``query_frame`` N, ``tracks`` N×T×2
 ``(x, y)``, ``visible`` N×T, ``obj_id`` N: a grid of points every ``--grid`` px
 placed on every ``--query-every``-th frame). The folder keeps DAVIS's ``480p`` name
-at the smaller ``--size``. Clips are bit-identical on any x86-64 machine (the
+at the smaller ``--size``. With ``--rawframes`` the frames are also linked as
+mmaction2 rawframes ``rawframes/<clip>/img_00001.jpg``, the training input of
+``tools/data/extract_flow.py`` (every frame kept: rawframes have no frame rate)
+-> ``track_points.py`` -> ``oracle_tracks.py`` (PiCo-oracle). Clips are bit-identical on any x86-64 machine (the
 fingerprints are printed and written to ``render_info.json``). Every file is written
 temp-then-rename.
 """
@@ -46,6 +49,10 @@ def parse_args(argv=None):
     p.add_argument('--query-every', type=int, default=10,
                    help='place tracked points on every N-th frame')
     p.add_argument('--quality', type=int, default=95, help='JPEG quality')
+    p.add_argument('--rawframes', action='store_true',
+                   help='also link the frames as mmaction2 rawframes '
+                   '(rawframes/<clip>/img_00001.jpg, same bytes), the input of '
+                   'tools/data/extract_flow.py for training on rendered clips')
     p.add_argument('--resolution', default='480p',
                    help='sub-folder name under JPEGImages/ and Annotations/')
     args = p.parse_args(argv)
@@ -74,6 +81,26 @@ def clip_tracks(clip, grid: int, query_every: int):
         np.concatenate([p[3] for p in parts]))
 
 
+def link_rawframes(root: str, name: str, num_frames: int, resolution: str):
+    """Hard-link ``JPEGImages/<res>/<name>/%05d.jpg`` as mmaction2 rawframes
+    ``rawframes/<name>/img_%05d.jpg`` (1-based; copied where links fail)."""
+    import os
+    import shutil
+    out = osp.join(root, 'rawframes', name)
+    os.makedirs(out, exist_ok=True)
+    for t in range(num_frames):
+        src = osp.join(root, 'JPEGImages', resolution, name, f'{t:05d}.jpg')
+        dst = osp.join(out, f'img_{t + 1:05d}.jpg')
+        tmp = dst + '.tmp'
+        if osp.exists(tmp):
+            os.remove(tmp)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+
+
 def main(argv=None):
     args = parse_args(argv)
     from tqdm import tqdm
@@ -98,6 +125,9 @@ def main(argv=None):
             clip = render_clip(split, i, cfg)
             write_frames(args.out_dir, clip.name, clip.frames, args.resolution,
                          args.quality)
+            if args.rawframes:
+                link_rawframes(args.out_dir, clip.name, len(clip.frames),
+                               args.resolution)
             write_annotations(args.out_dir, clip.name, clip.masks,
                               args.resolution)
             write_tracks(args.out_dir, clip.name,

@@ -143,3 +143,21 @@ def test_launcher_variables_do_not_leak_into_tests():
     env = launcher_free_env(dict(srun_task(1, 2), PATH='/bin', **torchrun(1, 2, 2)))
     assert env == {'PATH': '/bin'}
     assert 'RANK' in LAUNCH_VARS
+
+
+def test_srun_tasks_as_separate_interpreters(tmp_path):
+    """The issue's `srun -n 3` case with three fresh interpreters running the
+    script, as srun starts them (the other shapes fork after one import)."""
+    names = make_tiny_videos(str(tmp_path / 'videos'), n=N_VIDEOS)
+    out = tmp_path / 'flow'
+    procs = [subprocess.Popen(
+        [sys.executable, EXTRACT, str(tmp_path / 'videos'), str(out), '--short-side',
+         '32', '--no-progress', '--threads', '1'], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=launcher_free_env(OMP_NUM_THREADS='1', **srun_task(p, 3)))
+        for p in range(3)]
+    rows = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=600)
+        rows.append(dict(rc=proc.returncode, stdout=stdout, stderr=stderr))
+    check_each_item_once(rows, str(out), names, 'extract_flow', '.zip')

@@ -62,6 +62,8 @@ class TrackIndex:
             raise TrackFileError(
                 f'{self.path}: track file not found; run tools/data/'
                 'track_points.py FLOW_DIR OUT_DIR to create it') from None
+        if hasattr(os, 'posix_fadvise'):  # small scattered reads: no
+            os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_RANDOM)  # readahead
         try:
             yield
         finally:

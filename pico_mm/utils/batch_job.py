@@ -30,7 +30,7 @@ import os
 import sys
 import time
 import traceback
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .atomic_io import (TMP_MARK, atomic_output, atomic_write_bytes,
                         is_temp_path, remove_stale_temps, temp_path_for)

@@ -7,7 +7,8 @@ from pico_mm.flow import FlowReader, FlowStoreWriter
 from pico_mm.tracking import (STOP_END, STOP_INCONSISTENT, STOP_LEFT,
                               STOP_MOTION_BOUNDARY, STOP_SATURATED,
                               PointTracker, sample_seeds, track_video)
-from pico_mm.tracking.geometry import flow_gradient_sq, sample_points
+from pico_mm.tracking.flow_feed import FlowPair
+from pico_mm.tracking.geometry import sample_points
 from pico_mm.tracking.synthetic import (affine_video, apply_map,
                                         motion_matrix, occlusion_video,
                                         textured_image)
@@ -296,29 +297,18 @@ def _zoom_burst_store(tmp_path, seed=0, h=48, w=80, t=24):
 class _DenseMaskTracker(PointTracker):
     """The saturation stop as the code before the fast path computed it:
     every frame, a dense clip mask of each field, sampled in a grid_sample
-    call of its own (the reference for bit-identity)."""
+    call of its own (the reference for bit-identity); the rest of the step
+    is the tracker's own, run without masks."""
 
     def _step(self, pair, pos, size, params):
-        fwd, bwd = pair.fwd[:, :2], pair.bwd[:, :2]  # flow channels only
-        fwd_s = (torch.cat([fwd, flow_gradient_sq(fwd)], 1)
-                 if self.motion_boundary else fwd)
-        sampled = sample_points(fwd_s, pos, size, params)
-        flow = sampled[:2]
-        new = pos + flow
-        back = sample_points(bwd, new, size, params)
+        plain = FlowPair(pair.fwd, pair.bwd, None, None)
+        new, ok, terms, (inside, consistent, none) = super()._step(
+            plain, pos, size, params)
+        assert none is None
         saturated = torch.zeros_like(pos[0], dtype=torch.bool)
-        for field, at in ((fwd, pos), (bwd, new)):
+        for field, at in ((pair.fwd, pos), (pair.bwd, new)):
             mask = (field.abs() >= self.sat_level).any(1, keepdim=True)
             saturated |= sample_points(mask.float(), at, size, params)[0] > 0
-        sq = torch.stack([flow + back, flow, back]).square_()
-        sq = sq[:, 0] + sq[:, 1]
-        terms = torch.stack([sq[0], sq[1] + sq[2]])
-        consistent = terms[0] < terms[1] * self.alpha + self.beta
-        inside = (new >= 0) & (new <= params[2])
-        inside = inside[0] & inside[1]
-        ok = consistent & inside
-        if self.motion_boundary:
-            ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)
         return new, ok & ~saturated, terms, (inside, consistent, saturated)
 
 

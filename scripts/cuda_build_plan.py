@@ -253,7 +253,7 @@ def verify() -> int:
     sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
     from mmcv.ops import get_compiling_cuda_version
 
-    from pico_mm.utils.gpu_check_flow import run_mmcv_ops
+    from pico_mm.gpu_check.flow import run_mmcv_ops
     name = torch.cuda.get_device_name()
     try:
         run_mmcv_ops('cuda')

@@ -119,7 +119,7 @@ def import_pico_mm() -> None:
 
 
 MM = ('mmengine', 'mmcv', 'mmselfsup', 'pico_mm.models')
-#: (name, module (f: gpu_check_flow, t: gpu_check_train), needs, after)
+#: (name, module (f: pico_mm.gpu_check.flow, t: .train), needs, after)
 PARTS = (
     ('cuda_ops', 'f', ('mmcv.ops', ), ()),
     ('raft_fp32', 'f', ('torchvision', 'cv2'), ()),
@@ -140,8 +140,8 @@ PARTS = (
 
 def build_parts(names=None):
     """The parts named (default: all), in run order."""
-    from pico_mm.utils import gpu_check_flow, gpu_check_train
-    from pico_mm.utils.gpu_check_core import Part
+    from pico_mm.gpu_check import flow as gpu_check_flow, train as gpu_check_train
+    from pico_mm.gpu_check.core import Part
     mods = dict(f=gpu_check_flow, t=gpu_check_train)
     parts = []
     for name, mod, needs, after in PARTS:
@@ -201,7 +201,7 @@ def main(argv=None) -> int:
               'versions are printed, not refused; --strict-versions refuses)')
     import_pico_mm()
     from pico_mm.demo.stages import write_json
-    from pico_mm.utils.gpu_check_core import (exit_status, format_row,
+    from pico_mm.gpu_check.core import (exit_status, format_row,
                                               run_parts)
     parts = build_parts(names)
     work = args.work_dir or tempfile.mkdtemp(prefix='gpu_check_')

@@ -12,7 +12,7 @@ import pytest
 
 import pico_eval_tiny_data as tiny  # tests/_helpers
 
-from pico_mm.utils.gpu_check_core import (Part, SkipPart, exit_status,
+from pico_mm.gpu_check.core import (Part, SkipPart, exit_status,
                                           format_row, run_parts)
 from pico_mm.utils.version_check import check_versions
 

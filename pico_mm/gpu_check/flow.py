@@ -2,7 +2,7 @@
 tracking on the GPU against the CPU (used by ``tools/gpu_check.py``).
 
 Each part is ``fn(ctx) -> dict`` of figures (see
-:mod:`pico_mm.utils.gpu_check_core`); ``ctx`` holds ``device`` (``'cuda'``,
+:mod:`pico_mm.gpu_check.core`); ``ctx`` holds ``device`` (``'cuda'``,
 or ``'cpu'`` when asked for), ``work`` (a scratch folder), ``repo``,
 ``raft_checkpoint``, ``clip`` (a video or None), ``clip_frames``,
 ``raft_batch`` and what earlier parts leave for later ones.

@@ -14,8 +14,8 @@ from typing import Dict
 
 import numpy as np
 
-from .gpu_check_core import SkipPart
-from .gpu_check_flow import run_tool
+from .core import SkipPart
+from .flow import run_tool
 
 TINY = 'configs/pico/pico_r18-fpn_tiny_cpu.py'
 R50 = 'configs/pico/pico_r50-fpn_8xb32-coslr-100e_k400.py'
@@ -145,7 +145,7 @@ def r50_backbone(ctx: dict) -> str:
     from mmselfsup.registry import MODELS
 
     from pico_mm.demo.encoders import MEAN, STD, recalibrate_bn, save_backbone
-    from .gpu_check_flow import load_clip
+    from .flow import load_clip
     if 'r50_backbone' in ctx:
         return ctx['r50_backbone']
     if 'clip_frames_bgr' not in ctx:

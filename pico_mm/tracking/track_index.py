@@ -1,8 +1,10 @@
 """Seek-reading view of a format-2 track file (:mod:`.track_format`).
 
-:class:`TrackIndex` reads the layout, the header, ``start``, ``frame_ptr``
-and two rows of ``lengths`` (``6 N + 4 T`` bytes plus ~2 KB), and then only
-the rows of the frames asked for (4 bytes per point). A (alpha, beta) outside
+:class:`TrackIndex` reads, in three reads, the layout, then the header,
+``start`` and ``frame_ptr``, then rows 0..s of ``lengths`` (s: the row of the
+configured alpha/beta; 1 for the base configs): ``(2 + 2 (s + 1)) N + 4 T``
+bytes plus ~3 KB. Then only the rows of the frames asked for (4 bytes per
+point), one read each. A (alpha, beta) outside
 the stored sweep is computed once from the terms and cached beside the file
 (``<file>.<uid>.a<alpha>-b<beta>.npy``, temp + rename).
 """
@@ -103,8 +105,8 @@ class TrackIndex:
             self._layout = np.frombuffer(head[off:off + m * 16],
                                          '<i8').reshape(m, 2)
             self.bytes_read += len(head)
-            hdr = self._array('header', np.uint8).tobytes()
-            header = json.loads(hdr.decode())
+            span = self._span('header', 'frame_ptr')  # one read
+            header = json.loads(span['header'].decode())
         except TrackFileError:
             raise
         except (ValueError, struct.error, UnicodeDecodeError) as e:
@@ -117,14 +119,12 @@ class TrackIndex:
         self.num_tracks = n = int(header['num_tracks'])
         self.scale = float(header['coord_scale'])
         tdt = np.dtype(header['dtypes']['index'])
-        self.start = self._array('start', tdt).astype(np.int64)
-        self._ptr = self._array('frame_ptr', header['dtypes']['ptr']).astype(
-            np.int64)
-        self.length0 = self._array('lengths', tdt, 0, 1, n).astype(np.int64)
-        if (self.start.size != n or self._ptr.size != self.num_frames + 1
-                or self.length0.size != n):
+        self.start = np.frombuffer(span['start'], tdt).astype(np.int64)
+        self._ptr = np.frombuffer(span['frame_ptr'],
+                                  header['dtypes']['ptr']).astype(np.int64)
+        if self.start.size != n or self._ptr.size != self.num_frames + 1:
             raise track_file_error(self.path, 'inconsistent member sizes')
-        self.length = self._lengths(alpha, beta, tdt)
+        self.length0, self.length = self._lengths(alpha, beta, tdt)
         self.end0 = self.start + self.length0 - 1
         self.end = self.start + self.length - 1
         a0, b0 = header['sweep'][0]
@@ -133,25 +133,40 @@ class TrackIndex:
                              'extraction_alpha', a0),
                          extraction_beta=self.meta.get('extraction_beta', b0))
 
-    def _lengths(self, alpha, beta, tdt) -> np.ndarray:
+    def _span(self, first: str, last: str) -> Dict[str, bytes]:
+        """Data of the members ``first`` to ``last`` (file order), one read."""
+        i, j = MEMBERS.index(first), MEMBERS.index(last)
+        lo = int(self._layout[i, 0])
+        hi = int(self._layout[j, 0] + self._layout[j, 1])
+        if not 0 < lo <= hi:
+            raise track_file_error(self.path, 'bad layout (corrupt file)')
+        data = self._pread(lo, hi - lo)
+        return {MEMBERS[k]: data[int(self._layout[k, 0]) - lo:int(
+            self._layout[k, 0] + self._layout[k, 1]) - lo]
+                for k in range(i, j + 1)}
+
+    def _lengths(self, alpha, beta, tdt):
+        """Lengths at the extraction values and at (alpha, beta): rows 0..s
+        of ``lengths`` in one read when stored, else the cache beside the
+        file, else computed once from the terms."""
         sweep = [tuple(p) for p in self.header['sweep']]
         a0, b0 = sweep[0]
         self.alpha = a0 if alpha is None else float(alpha)
         self.beta = b0 if beta is None else float(beta)
         key = (self.alpha, self.beta)
         n = self.num_tracks
-        if key == (a0, b0):
-            return self.length0
+        s = sweep.index(key) if key in sweep else 0
+        rows = self._array('lengths', tdt, 0, s + 1, n).reshape(s + 1, n)
+        rows = rows.astype(np.int64)
         if key in sweep:
-            s = sweep.index(key)
-            return self._array('lengths', tdt, s, s + 1, n).astype(np.int64)
+            return rows[0], rows[s]
         cache = cache_path(self.path, self.header['uid'], *key)
         if osp.isfile(cache):
             lengths = np.load(cache, allow_pickle=False)
             self.bytes_read += os.path.getsize(cache)
             if lengths.shape == (n, ):
-                return lengths.astype(np.int64)
-        return self._compute(cache, tdt)
+                return rows[0], lengths.astype(np.int64)
+        return rows[0], self._compute(cache, tdt)
 
     def _compute(self, cache: str, tdt) -> np.ndarray:
         from .track_file import load_tracks  # slow path: the whole file

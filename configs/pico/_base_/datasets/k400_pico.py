@@ -16,8 +16,8 @@
 # (stored in the file for every shipped config: no re-thresholding) and the
 # point rows of its two frames, ~41 KB; then two frames of the flow store,
 # ~230 KB. Measured with cache misses (benchmarks/bench_data.py, 64 distinct
-# 10 s clips, page cache dropped): 1.23-1.35x a MoCo-v2 sample (old format-1
-# track files: 3.1-3.2x; convert them once with tools/data/convert_tracks.py).
+# 10 s clips, page cache dropped): 1.23-1.50x a MoCo-v2 sample (old format-1
+# track files: 3.1-3.3x; convert them once with tools/data/convert_tracks.py).
 # Storage per 10 s clip / for the 240k K400 clips (generated clips; frames of
 # real footage compress to about half): flow 3.6 MB / 0.86 TB, frames 9.2 MB
 # / 2.2 TB, tracks 3.4 MB / 0.80 TB (docs/training.md, "Cache-miss case").

@@ -39,11 +39,7 @@ def make_corpus(root: str, n_clips: int, progress: bool = True) -> str:
     """Build (or reuse) the corpus; returns the list file path."""
     import cv2
     import numpy as np
-    try:
-        from tqdm import tqdm
-    except ImportError:  # a venv still being built: no progress bar
-        def tqdm(it, **kw):
-            return it
+    from tqdm import tqdm
 
     from pico_mm.demo.synthetic import SceneConfig, render_video, write_video
     vid_dir = osp.join(root, 'videos')

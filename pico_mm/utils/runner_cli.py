@@ -11,6 +11,30 @@ import os.path as osp
 import sys
 
 
+def named_paths(parser: argparse.ArgumentParser, items, suffixes: tuple,
+                what: str) -> list:
+    """``NAME=PATH`` arguments (a bare ``PATH`` is named by its file stem).
+
+    Exits through ``parser`` with one line for a missing file, a file without
+    one of ``suffixes``, or two models with the same name.
+
+    Returns:
+        list[tuple[str, str]]: ``(name, path)`` in the given order.
+    """
+    out = []
+    for item in items:
+        name, sep, path = item.partition('=')
+        if not sep:
+            name, path = osp.splitext(osp.basename(item))[0], item
+        if not osp.isfile(path) or not path.endswith(suffixes):
+            parser.exit(2, f'error: {path}: not found or not {what}\n')
+        out.append((name, path))
+    if len({n for n, _ in out}) != len(out):
+        parser.exit(2, 'error: two models have the same name; label them '
+                    'NAME=PATH\n')
+    return out
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Add ``--work-dir``, ``--cfg-options``, ``--launcher``,
     ``--local-rank`` and ``--trust-checkpoint``."""

@@ -23,6 +23,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from pico_mm.utils.batch_job import atomic_write_bytes  # noqa: E402
+from pico_mm.utils.runner_cli import named_paths  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -51,18 +52,8 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     p.add_argument('--out', default=None, help='JSON file for all results')
     args = p.parse_args(argv)
-    args.models = []
-    for item in args.checkpoints:
-        name, sep, path = item.partition('=')
-        if not sep:
-            name, path = osp.splitext(osp.basename(item))[0], item
-        if not osp.isfile(path):
-            p.exit(2, f'error: checkpoint {path} not found; pass a .pth file '
-                   'written by tools/train.py\n')
-        args.models.append((name, path))
-    if len({n for n, _ in args.models}) != len(args.models):
-        p.exit(2, 'error: two checkpoints have the same name; label them '
-               'NAME=PATH\n')
+    args.models = named_paths(p, args.checkpoints, ('.pth', ),
+                              'a .pth checkpoint written by tools/train.py')
     if args.config and not osp.isfile(args.config):
         p.exit(2, f'error: --config {args.config} not found\n')
     if min(args.size) < 16 or args.pairs_per_kind < 1 or args.points < 1:

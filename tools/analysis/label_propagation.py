@@ -25,6 +25,7 @@ import time
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from pico_mm.utils.batch_job import atomic_write_bytes  # noqa: E402
+from pico_mm.utils.runner_cli import named_paths  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -57,17 +58,9 @@ def parse_args(argv=None):
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     p.add_argument('--out', default=None, help='JSON file for all results')
     args = p.parse_args(argv)
-    args.named = []
-    for item in args.models:
-        name, sep, path = item.partition('=')
-        if not sep:
-            name, path = osp.splitext(osp.basename(item))[0], item
-        if not osp.isfile(path) or not path.endswith(('.pth', '.py')):
-            p.exit(2, f'error: {path}: not found or not a .pth checkpoint / .py '
-                   'config; pass a file written by tools/train.py or a config\n')
-        args.named.append((name, path))
-    if len({n for n, _ in args.named}) != len(args.named):
-        p.exit(2, 'error: two models have the same name; label them NAME=PATH\n')
+    args.named = named_paths(p, args.models, ('.pth', '.py'),
+                             'a .pth checkpoint / .py config; pass a file '
+                             'written by tools/train.py or a config')
     if args.config and not osp.isfile(args.config):
         p.exit(2, f'error: --config {args.config} not found\n')
     if args.topk < 1 or args.n_context < 0 or args.temperature <= 0:

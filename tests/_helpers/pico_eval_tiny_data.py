@@ -81,16 +81,9 @@ def make_coco_panoptic(root, n_train=4, n_val=2, size=64, seed=0):
 
 # -------------------------------------------------------------------- VOC
 def _voc_palette():
-    pal = np.zeros((256, 3), np.uint8)
-    for i in range(256):
-        c, r, g, b = i, 0, 0, 0
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        pal[i] = (r, g, b)
-    return pal.reshape(-1).tolist()
+    # The PASCAL VOC colour map (same as DAVIS's), as a flat list for PIL.
+    from pico_mm.evaluation.davis_layout import davis_palette
+    return davis_palette().reshape(-1).tolist()
 
 
 def make_voc(root, size=64, seed=1):

@@ -4,7 +4,7 @@ Pure python; re-exported by :mod:`pico_mm.utils.batch_job`.
 """
 import contextlib
 import os
-from typing import Iterator
+from typing import Iterator, List, Tuple
 
 TMP_MARK = '.tmp'
 
@@ -23,6 +23,28 @@ def is_temp_path(path: str) -> bool:
     """True for names made by :func:`temp_path_for`."""
     base = os.path.basename(path)
     return base.startswith('.') and TMP_MARK in base
+
+
+def list_outputs(root: str, suffix: str,
+                 skip_hidden: bool = False) -> List[Tuple[str, str]]:
+    """``(rel, path)`` of every ``*suffix`` file under ``root``.
+
+    ``rel`` is relative to ``root`` with ``/`` separators (extension kept).
+    Temp files of :func:`temp_path_for` are never listed (they keep the
+    extension of the file they will become); ``skip_hidden`` also drops other
+    dot-files (e.g. caches written beside the outputs). Order: a walk with
+    sub-folders and names sorted (deterministic, the same on every machine).
+    """
+    found = []
+    for dirpath, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            path = os.path.join(dirpath, name)
+            if (name.endswith(suffix) and not is_temp_path(path)
+                    and not (skip_hidden and name.startswith('.'))):
+                found.append((os.path.relpath(path, root).replace(os.sep, '/'),
+                              path))
+    return found
 
 
 @contextlib.contextmanager

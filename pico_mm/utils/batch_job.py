@@ -33,7 +33,8 @@ import traceback
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .atomic_io import (TMP_MARK, atomic_output, atomic_write_bytes,
-                        is_temp_path, remove_stale_temps, temp_path_for)
+                        is_temp_path, list_outputs, remove_stale_temps,
+                        temp_path_for)
 from .shard_env import Launch, LaunchError, resolve_launch
 
 try:  # tqdm is a declared dependency; keep a plain fallback so import never fails.
@@ -48,7 +49,7 @@ __all__ = [
     'DataProblem', 'JobFault', 'JobItem', 'JobSummary', 'Launch',
     'LaunchError', 'add_shard_args', 'resolve_shard', 'resolve_launch',
     'select_shard', 'run_jobs', 'run_and_report', 'atomic_output', 'atomic_write_bytes',
-    'temp_path_for', 'is_temp_path', 'default_log_path', 'parse_fraction',
+    'temp_path_for', 'is_temp_path', 'list_outputs', 'default_log_path', 'parse_fraction',
     'remove_stale_temps', 'TMP_MARK', 'EXIT_OK', 'EXIT_DATA', 'EXIT_USAGE',
     'EXIT_FAULT', 'DEFAULT_MAX_FAILED'
 ]

@@ -34,7 +34,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 from pico_mm.utils.batch_job import (EXIT_USAGE, DataProblem,  # noqa: E402
                                      JobItem, LaunchError, add_shard_args,
-                                     default_log_path, is_temp_path,
+                                     default_log_path, list_outputs,
                                      resolve_launch, run_and_report)
 
 
@@ -75,16 +75,8 @@ def list_track_files(track_dir: str):
         return [(osp.basename(track_dir), track_dir)]
     if not osp.isdir(track_dir):
         raise ValueError(f'{track_dir}: no such file or folder')
-    found = []
-    for dirpath, _, names in os.walk(track_dir):
-        for name in sorted(names):
-            path = osp.join(dirpath, name)
-            # track files only: not temps, nor the lengths cached beside them
-            if (name.endswith('.npz') and not is_temp_path(path)
-                    and not name.startswith('.')):
-                found.append((osp.relpath(path, track_dir).replace(
-                    os.sep, '/'), path))
-    return sorted(found)
+    # track files only: not temps, nor the lengths cached beside them
+    return sorted(list_outputs(track_dir, '.npz', skip_hidden=True))
 
 
 def is_current(path: str, sweep) -> bool:

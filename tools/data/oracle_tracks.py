@@ -47,6 +47,7 @@ def main(argv=None):
     from pico_mm.demo.render import RENDER_VERSION, ClipConfig, render_clip
     from pico_mm.demo.render.oracle_tracks import oracle_tracks
     from pico_mm.tracking import load_tracks, save_tracks
+    from pico_mm.utils.batch_job import list_outputs
     info_path = osp.join(args.render_root, 'render_info.json')
     if not osp.isfile(info_path):
         print(f'error: {info_path} not found: pass the --render-root that '
@@ -59,9 +60,9 @@ def main(argv=None):
               're-extract their flow and tracks', file=sys.stderr)
         return 2
     cfg = ClipConfig(**info['config'])
-    files = sorted(osp.relpath(osp.join(d, f), args.track_dir)
-                   for d, _, fs in os.walk(args.track_dir) for f in fs
-                   if f.endswith('.npz'))
+    # not temps of a killed track_points.py, nor caches beside the files
+    files = sorted(rel for rel, _ in list_outputs(args.track_dir, '.npz',
+                                                  skip_hidden=True))
     if not files:
         print(f'error: no .npz track files under {args.track_dir}',
               file=sys.stderr)

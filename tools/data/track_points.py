@@ -43,7 +43,7 @@ sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 from pico_mm.utils.batch_job import (EXIT_USAGE, DataProblem,  # noqa: E402
                                      JobItem, Launch, LaunchError,
                                      add_shard_args, default_log_path,
-                                     is_temp_path, resolve_launch,
+                                     list_outputs, resolve_launch,
                                      run_and_report)
 
 DEFAULT_POINTS = 4096
@@ -105,15 +105,8 @@ def list_stores(flow_dir: str):
     if not osp.isdir(flow_dir):
         raise ValueError(f'{flow_dir}: no such folder; run '
                          'tools/data/extract_flow.py first or fix the path')
-    found = []
-    for root, dirs, files in os.walk(flow_dir):
-        dirs.sort()
-        for name in sorted(files):
-            path = osp.join(root, name)
-            if name.endswith('.zip') and not is_temp_path(path):
-                rel = osp.relpath(path, flow_dir)[:-len('.zip')]
-                found.append((rel.replace(os.sep, '/'), path))
-    return found
+    return [(rel[:-len('.zip')], path)
+            for rel, path in list_outputs(flow_dir, '.zip')]
 
 
 def track_device(args, launch: Launch) -> str:

@@ -36,8 +36,8 @@ STD = (58.395, 57.12, 57.375)
 
 
 def dump_frames(videos: Sequence[str], out_dir: str, fps: float = 5.0,
-                short_side: int = 128, max_per_video: Optional[int] = None
-                ) -> List[str]:
+                short_side: int = 128, max_per_video: Optional[int] = None,
+                source_fps: Optional[float] = None) -> List[str]:
     """Write frames of ``videos`` as JPEGs, one sub-folder per video.
 
     The layout (``out_dir/<video stem>/00000.jpg``) is what mmcls's
@@ -51,6 +51,8 @@ def dump_frames(videos: Sequence[str], out_dir: str, fps: float = 5.0,
         fps (float): Frames per second taken from each video.
         short_side (int): Short side of the written frames (px).
         max_per_video (int, optional): Cap per video (None: all).
+        source_fps (float, optional): Source rate override (rawframe folders
+            have none: with ``source_fps=1`` and ``fps=1/n`` every n-th frame).
 
     Returns:
         list[str]: Paths of all frames (existing and new), sorted.
@@ -62,6 +64,7 @@ def dump_frames(videos: Sequence[str], out_dir: str, fps: float = 5.0,
         folder = osp.join(out_dir, stem)
         os.makedirs(folder, exist_ok=True)
         for j, frame in iter_frames(video, fps=fps, short_side=short_side,
+                                    source_fps=source_fps,
                                     stop=max_per_video):
             path = osp.join(folder, f'{j:05d}.jpg')
             if not osp.isfile(path):

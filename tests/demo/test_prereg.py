@@ -93,3 +93,27 @@ def test_missing_runs_name_the_folder(tmp_path):
     (tmp_path / 'runs' / 'x').mkdir(parents=True)
     with pytest.raises(SystemExit, match='no finished seeds'):
         prereg.load_runs(str(tmp_path), 'x')
+
+
+def test_pilot_rule_picks_the_largest_gain_that_fits(tmp_path):
+    def write(tag, gain, secs):
+        d = tmp_path / 'runs' / tag
+        d.mkdir(parents=True)
+        for s in (100, 101):
+            r = _run(s, {'init': 0.1, 'Static(Frame)': 0.1 + gain,
+                         'Static(Video)': 0.1 + gain, 'PiCo': 0.1 + gain,
+                         'PiCo-oracle': 0.1 + gain})
+            r['seconds'] = {'PiCo': secs, 'scoring': 20.0}
+            r['settings'] = dict(iters=300, view=64, queue=1024, head=512, batch=8)
+            (d / f'seed_{s}.json').write_text(json.dumps(r))
+    write('cheap', 0.05, 60.0)
+    write('better', 0.08, 120.0)
+    write('too_dear', 0.20, 300.0)  # 12*4*300/2/60 = 120 min > 75
+    res = prereg.pilot_log(str(tmp_path), ['cheap', 'better', 'too_dear'])
+    assert not res['rows']['too_dear']['fits']
+    assert res['chosen'] == 'better'
+    assert res['delta'] == pytest.approx(max(0.01, 0.25 * 0.08))
+    assert '| better | 300 | 64 | 1024 | 512 |' in res['text']
+    write('same_gain_cheaper', 0.08, 30.0)
+    res = prereg.pilot_log(str(tmp_path), ['better', 'same_gain_cheaper'])
+    assert res['chosen'] == 'same_gain_cheaper'

@@ -6,6 +6,7 @@
     python tools/analysis/prereg_experiment.py encoders $W      # E1 MoCo-v2, E2 BN
     python tools/analysis/prereg_experiment.py run $W --encoder e1 --split val \\
         --seeds 100 101 --iters 300 --view 64 --queue 1024 --head 512 --tag pilot_a
+    python tools/analysis/prereg_experiment.py pilot $W --tags pilot_a pilot_b
     python tools/analysis/prereg_experiment.py analyze $W --tag final_e1 \\
         --delta 0.01 [--baseline-tag ...]
 
@@ -103,7 +104,7 @@ def stage_encoders(ws: str, e1_iters: int, threads: int = 1) -> dict:
         if not osp.isfile(osp.join(wd, 'encoder.json')):
             st.run_tool(st.python_cmd(
                 tool('analysis', 'make_encoder.py'), kind, '--work-dir', wd,
-                '--videos', osp.join(ws, 'src', 'real'), '--rawframes',
+                '--videos', osp.join(ws, 'src', 'real', 'train'), '--rawframes',
                 osp.join(info['render_train'], 'rawframes'), '--threads',
                 threads, *extra), f'encoder {name}',
                 env=dict(OMP_NUM_THREADS=str(threads)))
@@ -141,6 +142,10 @@ def parse_args(argv=None):
     r.add_argument('--secondary', action='store_true',
                    help='also label propagation and the exact-GT benchmark')
     r.add_argument('--threads', type=int, default=1)
+    pl = sub.add_parser('pilot', help='the pilot rule over the points tried')
+    pl.add_argument('work_dir')
+    pl.add_argument('--tags', nargs='+', required=True)
+    pl.add_argument('--budget-min', type=float, default=75.0)
     a = sub.add_parser('analyze', help='registered contrasts and decision')
     a.add_argument('work_dir')
     a.add_argument('--tag', required=True)
@@ -167,6 +172,12 @@ def main(argv=None):
         run_seeds(ws, args.tag, args.encoder, args.split, args.seeds,
                   Setting(args.iters, args.view, args.queue, args.head, args.batch),
                   BASE_CONFIG, args.secondary, args.threads)
+    elif args.stage == 'pilot':
+        from pico_mm.demo.prereg import pilot_log
+        res = pilot_log(ws, args.tags, args.budget_min)
+        print(res['text'])
+        from pico_mm.demo.stages import write_json
+        write_json(osp.join(ws, 'runs', 'pilot.json'), res)
     else:
         from pico_mm.demo.prereg import analyze
         analyze(ws, args.tag, args.delta, args.out)

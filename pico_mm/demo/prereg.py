@@ -79,8 +79,12 @@ def _with_tracks(common: dict, track_dir: str) -> dict:
 
 
 def score(model, ckpt: str, render_root: str, split: str,
-          secondary: bool) -> dict:
-    """Primary metric (and secondary ones) of one checkpoint loaded into ``model``."""
+          secondary: bool, label_prop: bool = True) -> dict:
+    """Primary metric (and secondary ones) of one checkpoint loaded into ``model``.
+
+    ``secondary``: the exact-GT image benchmark (val or test, and stereo) and,
+    with ``label_prop``, label propagation on the rendered ``split``.
+    """
     from pico_mm.engine.hooks.probe_hook_base import eval_mode, model_embed_fn
     from pico_mm.evaluation import headline, make_pair_set, run_exact_gt
     from pico_mm.evaluation.label_propagation import label_propagation
@@ -89,10 +93,11 @@ def score(model, ckpt: str, render_root: str, split: str,
     with eval_mode(model) as net:
         embed = model_embed_fn(net)
         out = dict(video_pck=video_pck(embed, render_root, split))
-        if secondary:
+        if secondary and label_prop:
             lp = label_propagation(embed, render_root, split)
             out['label_propagation'] = dict(mean=lp['mean'],
                                             points=lp.get('points'))
+        if secondary:
             gt_split = 'test' if split == 'test' else 'val'
             out['exact_gt'] = {}
             for s in (gt_split, 'stereo'):
@@ -109,7 +114,7 @@ _PAIR_SETS: dict = {}
 
 def run_seed(seed_dir: str, info: dict, setting: Setting, seed: int,
              encoder: str, base_config: str, split: str, secondary: bool,
-             threads: int = 1) -> dict:
+             threads: int = 1, label_prop: bool = True) -> dict:
     """Init + the four trained arms of one seed, every one scored."""
     common = arm_overrides(info, setting, seed, encoder, base_config)
     init_ckpt, model = A.make_init(osp.join(seed_dir, 'configs', 'init.py'),
@@ -126,22 +131,23 @@ def run_seed(seed_dir: str, info: dict, setting: Setting, seed: int,
         print(f'seed {seed}: {name} {setting.iters} iterations in '
               f'{seconds[name]:.0f} s', flush=True)
     t0 = time.time()
-    results = {name: score(model, ck, info['render_eval'], split, secondary)
-               for name, ck in ckpts.items()}
+    results = {name: score(model, ck, info['render_eval'], split, secondary,
+                           label_prop) for name, ck in ckpts.items()}
     seconds['scoring'] = time.time() - t0
     return dict(seed=seed, results=results, seconds=seconds, checkpoints=ckpts)
 
 
 def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
               setting: Setting, base_config: str, secondary: bool = False,
-              threads: int = 1) -> List[dict]:
+              threads: int = 1, label_prop: bool = True) -> List[dict]:
     """Run (or reuse) every seed of ``tag``; results in ``ws/runs/<tag>/``."""
     info = json.load(open(osp.join(ws, 'data.json')))
     enc = json.load(open(osp.join(ws, 'encoders.json')))[encoder]
     out_dir = osp.join(ws, 'runs', tag)
     os.makedirs(out_dir, exist_ok=True)
     settings = dict(setting._asdict(), encoder=encoder, encoder_sha256=enc['sha256'],
-                    split=split, secondary=secondary, base_config=base_config)
+                    split=split, secondary=secondary, base_config=base_config,
+                    label_prop=bool(secondary and label_prop))
     out = []
     for seed in seeds:
         path = osp.join(out_dir, f'seed_{seed}.json')
@@ -155,7 +161,8 @@ def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
                              'another --tag')
         t0 = time.time()
         res = run_seed(osp.join(out_dir, f'seed_{seed}'), info, setting, seed,
-                       enc['path'], base_config, split, secondary, threads)
+                       enc['path'], base_config, split, secondary, threads,
+                       label_prop)
         res.update(settings=settings, wall_seconds=time.time() - t0,
                    fingerprints=_fingerprints(info))
         st.write_json(path, res)
@@ -288,15 +295,19 @@ def analyze(ws: str, tag: str, delta: float, out: Optional[str] = None) -> dict:
 
 def _secondary(runs: List[dict]) -> dict:
     import numpy as np
-    if 'label_propagation' not in runs[0]['results']['init']:
+    first = runs[0]['results']['init']
+    if 'exact_gt' not in first:
         return {}
     out = {}
     for arm in ARM_ORDER:
         rs = [r['results'][arm] for r in runs]
-        vals = {'J&F': [x['label_propagation']['mean']['J&F'] for x in rs]}
-        for g in ('foreground', 'near_boundary', 'reappearing'):
-            vals[f'pts_{g}'] = [(x['label_propagation'].get('points') or {})
-                                .get(g, {}).get('acc', float('nan')) for x in rs]
+        vals = {}
+        if 'label_propagation' in first:
+            vals['J&F'] = [x['label_propagation']['mean']['J&F'] for x in rs]
+            for g in ('foreground', 'near_boundary', 'reappearing'):
+                vals[f'pts_{g}'] = [(x['label_propagation'].get('points') or {})
+                                    .get(g, {}).get('acc', float('nan'))
+                                    for x in rs]
         for s in rs[0]['exact_gt']:
             vals[f'exact_gt_{s}'] = [x['exact_gt'][s]['headline'] for x in rs]
         out[arm] = {k: dict(mean=float(np.nanmean(v)),
@@ -323,4 +334,11 @@ def format_analysis(res: dict) -> str:
             f'[{c["boot95"][0]:+.4f}, {c["boot95"][1]:+.4f}]  '
             f'{"equivalent" if c["equivalent"] else "not shown"}')
     lines.append(f'  decision: {res["decision"]}')
+    sec = res.get('secondary') or {}
+    if sec:
+        keys = list(next(iter(sec.values())))
+        lines.append('  secondary (mean ± std over seeds): ' + ', '.join(keys))
+        for arm, vals in sec.items():
+            lines.append(f'  {arm:<14s} ' + '  '.join(
+                f'{vals[k]["mean"]:.4f} ± {vals[k]["std"]:.4f}' for k in keys))
     return '\n'.join(lines)

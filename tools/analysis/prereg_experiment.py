@@ -171,7 +171,8 @@ def main(argv=None):
         from pico_mm.demo.prereg import Setting, run_seeds
         run_seeds(ws, args.tag, args.encoder, args.split, args.seeds,
                   Setting(args.iters, args.view, args.queue, args.head, args.batch),
-                  BASE_CONFIG, args.secondary, args.threads)
+                  BASE_CONFIG, args.secondary, args.threads,
+                  not args.no_label_propagation)
     elif args.stage == 'pilot':
         from pico_mm.demo.prereg import pilot_log
         res = pilot_log(ws, args.tags, args.budget_min)

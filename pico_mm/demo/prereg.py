@@ -38,12 +38,18 @@ CONTRASTS = {'pico_sf': ('PiCo', 'Static(Frame)'),
 
 
 class Setting(NamedTuple):
-    """The pilot's grid point: iterations, view size, queue, head width, batch."""
+    """The pilot's grid point: iterations, view size, queue, head width, batch.
+
+    ``lr`` (None: the base config's) and ``keep_every`` (0: only the last
+    checkpoint) are for the exploratory runs outside the registered grid.
+    """
     iters: int
     view: int
     queue: int
     head: int
     batch: int = 8
+    lr: Optional[float] = None
+    keep_every: int = 0
 
 
 def _pipeline(base_config: str, view: int) -> list:
@@ -67,6 +73,12 @@ def arm_overrides(info: dict, setting: Setting, seed: int, encoder: str,
     common = A.common_overrides(data, budget, seed, model=model)
     common['train_dataloader']['dataset']['pipeline'] = _pipeline(base_config,
                                                                   setting.view)
+    if setting.lr is not None:
+        common['optim_wrapper'] = dict(optimizer=dict(lr=setting.lr))
+    if setting.keep_every:
+        common['default_hooks']['checkpoint'] = dict(
+            type='CheckpointHook', interval=setting.keep_every, by_epoch=False,
+            max_keep_ckpts=-1)
     return common
 
 
@@ -145,7 +157,9 @@ def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
     enc = json.load(open(osp.join(ws, 'encoders.json')))[encoder]
     out_dir = osp.join(ws, 'runs', tag)
     os.makedirs(out_dir, exist_ok=True)
-    settings = dict(setting._asdict(), encoder=encoder, encoder_sha256=enc['sha256'],
+    settings = dict({k: v for k, v in setting._asdict().items()
+                     if k not in ('lr', 'keep_every') or v},
+                    encoder=encoder, encoder_sha256=enc['sha256'],
                     split=split, secondary=secondary, base_config=base_config,
                     label_prop=bool(secondary and label_prop))
     out = []
@@ -171,6 +185,61 @@ def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
             f'{n} {v:.4f}' for n, v in prim.items()), flush=True)
         out.append(res)
     return out
+
+
+def trajectory(ws: str, tag: str, split: str = 'val') -> Dict[str, Dict[int, list]]:
+    """Exploration: video PCK@1 of every kept checkpoint of every arm and seed.
+
+    Returns:
+        dict: ``{arm: {iteration: [acc per seed]}}`` (iteration 0 = init).
+    """
+    import glob
+    import re
+    info = json.load(open(osp.join(ws, 'data.json')))
+    out: Dict[str, Dict[int, list]] = {}
+    model = None
+    for run in load_runs(ws, tag):
+        seed_dir = osp.join(ws, 'runs', tag, f'seed_{run["seed"]}')
+        if model is None:
+            model = st.build_model(osp.join(seed_dir, 'configs', 'init.py'))
+        for arm in ARM_ORDER[1:]:
+            ck = {0: osp.join(seed_dir, 'init.pth')}
+            arm_dir = osp.dirname(run['checkpoints'][arm])
+            for path in glob.glob(osp.join(arm_dir, 'iter_*.pth')):
+                ck[int(re.findall(r'iter_(\d+)', path)[-1])] = path
+            for it, path in sorted(ck.items()):
+                acc = score(model, path, info['render_eval'], split,
+                            False)['video_pck']['acc']
+                out.setdefault(arm, {}).setdefault(it, []).append(acc)
+    return out
+
+
+def encoder_only(ws: str, encoder: str, split: str = 'val') -> dict:
+    """Exploration: video PCK@1 of the frozen encoder's own stride-4 features.
+
+    The ResNet's first residual stage (C2, stride 4, 64 channels): the grid the
+    embedding uses, without decoder or head.
+    """
+    import torch
+    from mmselfsup.models.backbones import ResNet
+
+    from pico_mm.demo.encoders import MEAN, STD
+    from pico_mm.evaluation.video_pck import video_pck
+    from pico_mm.models.utils.moco_checkpoint import load_moco_backbone
+    info = json.load(open(osp.join(ws, 'data.json')))
+    enc = json.load(open(osp.join(ws, 'encoders.json')))[encoder]
+    net = ResNet(depth=18, out_indices=(1, ))  # layer1 (0 is the stem)
+    load_moco_backbone(net, enc['path'])
+    net.eval()
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+
+    @torch.no_grad()
+    def embed(batch):
+        x = (batch.flip(1).float() - mean) / std  # BGR uint8 -> normalised RGB
+        return net(x)[0]
+
+    return video_pck(embed, info['render_eval'], split)
 
 
 def _fingerprints(info: dict) -> Dict[str, object]:

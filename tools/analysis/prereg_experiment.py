@@ -146,6 +146,13 @@ def parse_args(argv=None):
     pl.add_argument('work_dir')
     pl.add_argument('--tags', nargs='+', required=True)
     pl.add_argument('--budget-min', type=float, default=75.0)
+    x = sub.add_parser('explore', help='exploration (not registered): video '
+                       'PCK@1 along training, and of the encoder alone')
+    x.add_argument('work_dir')
+    x.add_argument('--tag', default=None, help='score every kept checkpoint')
+    x.add_argument('--encoder', choices=['e1', 'e2'], default=None,
+                   help='score the frozen encoder\'s own stride-4 features')
+    x.add_argument('--split', choices=['val', 'test'], default='val')
     a = sub.add_parser('analyze', help='registered contrasts and decision')
     a.add_argument('work_dir')
     a.add_argument('--tag', required=True)
@@ -170,7 +177,8 @@ def main(argv=None):
     elif args.stage == 'run':
         from pico_mm.demo.prereg import Setting, run_seeds
         run_seeds(ws, args.tag, args.encoder, args.split, args.seeds,
-                  Setting(args.iters, args.view, args.queue, args.head, args.batch),
+                  Setting(args.iters, args.view, args.queue, args.head, args.batch,
+                          args.lr, args.keep_every),
                   BASE_CONFIG, args.secondary, args.threads,
                   not args.no_label_propagation)
     elif args.stage == 'pilot':
@@ -179,6 +187,23 @@ def main(argv=None):
         print(res['text'])
         from pico_mm.demo.stages import write_json
         write_json(osp.join(ws, 'runs', 'pilot.json'), res)
+    elif args.stage == 'explore':
+        from pico_mm.demo import prereg
+        from pico_mm.demo.stages import write_json
+        out = {}
+        if args.encoder:
+            r = prereg.encoder_only(ws, args.encoder, args.split)
+            out['encoder_only'] = {k: r[k] for k in ('acc', 'per_gap', 'points')}
+            print(f'{args.encoder} alone (C2, stride 4), {args.split}: video '
+                  f'PCK@1 {r["acc"]:.4f}')
+        if args.tag:
+            tr = prereg.trajectory(ws, args.tag, args.split)
+            out['trajectory'] = tr
+            for arm, its in tr.items():
+                print(f'{arm:<14s} ' + '  '.join(
+                    f'{it}: {sum(v) / len(v):.4f}' for it, v in its.items()))
+        name = f'explore_{args.tag or args.encoder}_{args.split}.json'
+        write_json(osp.join(ws, 'runs', name), out)
     else:
         from pico_mm.demo.prereg import analyze
         analyze(ws, args.tag, args.delta, args.out)

@@ -141,6 +141,13 @@ def parse_args(argv=None):
     r.add_argument('--batch', type=int, default=8)
     r.add_argument('--secondary', action='store_true',
                    help='also label propagation and the exact-GT benchmark')
+    r.add_argument('--lr', type=float, default=None,
+                   help='exploration only: SGD learning rate (default: the '
+                   'base config\'s 0.05)')
+    r.add_argument('--keep-every', type=int, default=0,
+                   help='exploration only: keep a checkpoint every N iterations')
+    r.add_argument('--no-label-propagation', action='store_true',
+                   help='with --secondary: the exact-GT benchmark only')
     r.add_argument('--threads', type=int, default=1)
     pl = sub.add_parser('pilot', help='the pilot rule over the points tried')
     pl.add_argument('work_dir')

@@ -14,7 +14,7 @@ from pico_mm.evaluation import (exact_gt_columns, format_table, run_exact_gt,
                                 run_probe)
 
 __all__ = ['score_models', 'tracks_rows', 'exact_gt_rows', 'tracks_table',
-           'exact_gt_table']
+           'exact_gt_table', 'video_pck_rows', 'video_pck_text']
 
 SUBSETS = ('moving', 'all', 'static')
 
@@ -120,3 +120,46 @@ def exact_gt_table(results: Dict[str, List[dict]], title: Optional[str] = None) 
         'real photographs): accuracy within r cells (kind@r), points that '
         'moved more than r cells')
     return head + '\n' + format_table(exact_gt_rows(results), _NOTES)
+
+
+def video_pck_rows(model, ckpts_per_seed: Sequence[Dict[str, str]], root: str,
+                   split: str = 'test') -> dict:
+    """The pre-registered primary metric for every model of every seed.
+
+    Args:
+        model: The (shared-architecture) model; weights are replaced per row.
+        ckpts_per_seed (Sequence[dict]): Per seed, ``{name: checkpoint}``.
+        root (str): Rendered clips (``tools/data/render_clips.py`` output).
+        split (str): Image set scored.
+
+    Returns:
+        dict: ``rows`` ``{name: [acc per seed]}``, ``points``, ``chance``,
+        ``zero_motion`` and ``clips`` (number of clips).
+    """
+    from pico_mm.engine.hooks.probe_hook_base import eval_mode, model_embed_fn
+    from pico_mm.evaluation.video_pck import video_pck
+
+    from .stages import load_weights
+    rows, last = {}, None
+    for ckpts in ckpts_per_seed:
+        for name, ckpt in ckpts.items():
+            load_weights(model, ckpt)
+            with eval_mode(model) as net:
+                last = video_pck(model_embed_fn(net), root, split)
+            rows.setdefault(name, []).append(last['acc'])
+    return dict(rows=rows, points=last['points'], chance=last['chance'],
+                zero_motion=last['zero_motion'], clips=len(last['clips']))
+
+
+def video_pck_text(res: dict) -> str:
+    """One line per model, ``mean ± std`` over seeds, with chance and no-motion."""
+    lines = [f'Video PCK@1 (the pre-registered primary metric, '
+             f'docs/preregistration.md): {res["clips"]} rendered test clips, '
+             f'{res["points"]} moving visible points per model, 1 feature cell']
+    for name, vals in res['rows'].items():
+        v = np.asarray(vals, np.float64)
+        std = v.std(ddof=1) if v.size > 1 else 0.0
+        lines.append(f'  {name:<14s} {v.mean():.4f} ± {std:.4f}')
+    lines.append(f'  {"chance":<14s} {res["chance"]:.4f}')
+    lines.append(f'  {"no motion":<14s} {res["zero_motion"]:.4f}')
+    return '\n'.join(lines)

@@ -103,6 +103,16 @@ def test_demo_quick_all_stages(tmp_path):
         assert all(torch.equal(got[k], ref[k]) for k in ref), ck
     for i in range(1, 9):
         assert f'[{i}/8]' in res.stdout
+    # the pre-registered primary metric on rendered test clips, every model and
+    # seed, and what the demo's budget can and cannot show
+    vp = cmp['video_pck']
+    assert list(vp['rows']) == names
+    assert all(len(v) == 2 and all(0 <= a <= 1 for a in v)
+               for v in vp['rows'].values())
+    assert vp['points'] > 0 and vp['clips'] == 1 and 0 < vp['chance'] < 0.5
+    assert 'Video PCK@1 (the pre-registered primary metric' in res.stdout
+    assert sum(ln.startswith('  PiCo ') for ln in lines) == 1
+    assert 'What it cannot show: whether PiCo helps' in res.stdout
 
 
 def test_demo_bad_videos_dir_is_one_clear_error(tmp_path):

@@ -242,11 +242,13 @@ def encoder_only(ws: str, encoder: str, split: str = 'val') -> dict:
     return video_pck(embed, info['render_eval'], split)
 
 
-def _fingerprints(info: dict) -> Dict[str, object]:
+def _fingerprints(info: dict) -> Dict[str, str]:
+    """``{split: fingerprint}`` of the rendered sets (``render_info.json``)."""
     fp = {}
     for key in ('render_train', 'render_eval'):
         path = osp.join(info[key], 'render_info.json')
-        fp[key] = json.load(open(path)).get('fingerprints')
+        for split, v in json.load(open(path))['splits'].items():
+            fp[f'rendered_{split}'] = v['fingerprint']
     return fp
 
 
@@ -356,7 +358,9 @@ def analyze(ws: str, tag: str, delta: float, out: Optional[str] = None) -> dict:
                chance=runs[0]['results']['init']['video_pck']['chance'],
                zero_motion=runs[0]['results']['init']['video_pck']['zero_motion'],
                points=runs[0]['results']['init']['video_pck']['points'],
-               fingerprints=runs[0].get('fingerprints'))
+               fingerprints=_fingerprints(json.load(open(osp.join(
+                   ws, 'data.json')))) if osp.isfile(osp.join(ws, 'data.json'))
+               else runs[0].get('fingerprints'))
     print(format_analysis(res))
     st.write_json(out or osp.join(ws, 'runs', tag, 'analysis.json'), res)
     return res
@@ -403,6 +407,9 @@ def format_analysis(res: dict) -> str:
             f'[{c["boot95"][0]:+.4f}, {c["boot95"][1]:+.4f}]  '
             f'{"equivalent" if c["equivalent"] else "not shown"}')
     lines.append(f'  decision: {res["decision"]}')
+    if res.get('fingerprints'):
+        lines.append('  sets: ' + ', '.join(f'{k} {v}' for k, v in
+                                            res['fingerprints'].items()))
     sec = res.get('secondary') or {}
     if sec:
         keys = list(next(iter(sec.values())))

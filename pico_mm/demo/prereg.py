@@ -20,7 +20,7 @@ from . import stages as st
 
 __all__ = ['Setting', 'ARM_ORDER', 'arm_overrides', 'run_seed', 'run_seeds',
            'load_runs', 'analyze', 'pilot_summary', 'projected_minutes',
-           'pilot_log']
+           'pilot_log', 'score', 'load_encoder']
 
 #: Table order; ``init`` is scored, the rest are trained.
 ARM_ORDER = ('init', 'Static(Frame)', 'Static(Video)', 'PiCo', 'PiCo-oracle')
@@ -154,7 +154,7 @@ def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
               threads: int = 1, label_prop: bool = True) -> List[dict]:
     """Run (or reuse) every seed of ``tag``; results in ``ws/runs/<tag>/``."""
     info = json.load(open(osp.join(ws, 'data.json')))
-    enc = json.load(open(osp.join(ws, 'encoders.json')))[encoder]
+    enc = load_encoder(ws, encoder)
     out_dir = osp.join(ws, 'runs', tag)
     os.makedirs(out_dir, exist_ok=True)
     settings = dict({k: v for k, v in setting._asdict().items()
@@ -187,59 +187,18 @@ def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
     return out
 
 
-def trajectory(ws: str, tag: str, split: str = 'val') -> Dict[str, Dict[int, list]]:
-    """Exploration: video PCK@1 of every kept checkpoint of every arm and seed.
+def load_encoder(ws: str, name: str) -> dict:
+    """``{path, sha256, kind}`` of encoder ``name`` from ``ws/encoders.json``.
 
-    Returns:
-        dict: ``{arm: {iteration: [acc per seed]}}`` (iteration 0 = init).
+    Raises:
+        SystemExit: The file or the encoder is missing (one line with the fix).
     """
-    import glob
-    import re
-    info = json.load(open(osp.join(ws, 'data.json')))
-    out: Dict[str, Dict[int, list]] = {}
-    model = None
-    for run in load_runs(ws, tag):
-        seed_dir = osp.join(ws, 'runs', tag, f'seed_{run["seed"]}')
-        if model is None:
-            model = st.build_model(osp.join(seed_dir, 'configs', 'init.py'))
-        for arm in ARM_ORDER[1:]:
-            ck = {0: osp.join(seed_dir, 'init.pth')}
-            arm_dir = osp.dirname(run['checkpoints'][arm])
-            for path in glob.glob(osp.join(arm_dir, 'iter_*.pth')):
-                ck[int(re.findall(r'iter_(\d+)', path)[-1])] = path
-            for it, path in sorted(ck.items()):
-                acc = score(model, path, info['render_eval'], split,
-                            False)['video_pck']['acc']
-                out.setdefault(arm, {}).setdefault(it, []).append(acc)
-    return out
-
-
-def encoder_only(ws: str, encoder: str, split: str = 'val') -> dict:
-    """Exploration: video PCK@1 of the frozen encoder's own stride-4 features.
-
-    The ResNet's first residual stage (C2, stride 4, 64 channels): the grid the
-    embedding uses, without decoder or head.
-    """
-    import torch
-    from mmselfsup.models.backbones import ResNet
-
-    from pico_mm.demo.encoders import MEAN, STD
-    from pico_mm.evaluation.video_pck import video_pck
-    from pico_mm.models.utils.moco_checkpoint import load_moco_backbone
-    info = json.load(open(osp.join(ws, 'data.json')))
-    enc = json.load(open(osp.join(ws, 'encoders.json')))[encoder]
-    net = ResNet(depth=18, out_indices=(1, ))  # layer1 (0 is the stem)
-    load_moco_backbone(net, enc['path'])
-    net.eval()
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1)
-
-    @torch.no_grad()
-    def embed(batch):
-        x = (batch.flip(1).float() - mean) / std  # BGR uint8 -> normalised RGB
-        return net(x)[0]
-
-    return video_pck(embed, info['render_eval'], split)
+    path = osp.join(ws, 'encoders.json')
+    encs = json.load(open(path)) if osp.isfile(path) else {}
+    if name not in encs:
+        raise SystemExit(f'error: {path}: no encoder {name!r}; run '
+                         f'`tools/analysis/prereg_experiment.py encoders {ws}` first')
+    return encs[name]
 
 
 def _fingerprints(info: dict) -> Dict[str, str]:

@@ -195,7 +195,7 @@ def main(argv=None):
         from pico_mm.demo.stages import write_json
         write_json(osp.join(ws, 'runs', 'pilot.json'), res)
     elif args.stage == 'explore':
-        from pico_mm.demo import prereg
+        from pico_mm.demo import prereg_explore as prereg
         from pico_mm.demo.stages import write_json
         out = {}
         if args.encoder:

@@ -1,5 +1,6 @@
 """Neutral frozen encoders of issue 19 (E1 MoCo-v2 on frames, E2 random + BN)."""
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -128,3 +129,37 @@ def test_cli_refuses_an_empty_video_folder(tmp_path):
                           cwd=ROOT, text=True, capture_output=True, timeout=120)
     assert proc.returncode != 0
     assert 'no video files found' in proc.stderr
+
+
+def test_cli_takes_rawframe_folders_and_refuses_a_folder_without_them(tmp_path):
+    import cv2
+    videos, raw = tmp_path / 'videos', tmp_path / 'raw'
+    videos.mkdir()
+    rng = np.random.default_rng(0)
+    clip = np.zeros((8, 40, 48, 3), np.uint8)
+    clip[:] = rng.integers(0, 255, (1, 40, 48, 3), dtype=np.uint8)
+    video = write_video(list(clip), str(videos / 'a'), fps=10)
+    for name in ('clip_b', 'clip_a'):
+        (raw / name).mkdir(parents=True)
+        for i in range(1, 13):
+            cv2.imwrite(str(raw / name / f'img_{i:05d}.jpg'), clip[i % 8])
+    (raw / 'notes').mkdir()  # not a rawframe folder: ignored
+    work = tmp_path / 'w'
+    proc = subprocess.run([sys.executable, TOOL, 'bn-random', '--videos',
+                           str(videos), '--rawframes', str(raw),
+                           '--rawframes-every', '6', '--img-size', '32',
+                           '--work-dir', str(work)],
+                          cwd=ROOT, text=True, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.load(open(work / 'encoder.json'))
+    assert meta['videos'] == [osp.basename(video), 'clip_a', 'clip_b']
+    # every 6th of 12 frames per rawframe folder
+    assert sorted(os.listdir(work / 'frames' / 'clip_a')) == ['00000.jpg',
+                                                              '00001.jpg']
+    proc = subprocess.run([sys.executable, TOOL, 'bn-random', '--videos',
+                           str(videos), '--rawframes', str(videos),
+                           '--work-dir', str(tmp_path / 'w2')],
+                          cwd=ROOT, text=True, capture_output=True, timeout=300)
+    assert proc.returncode != 0
+    assert 'no rawframe folders (<clip>/img_00001.jpg) found' in proc.stderr
+    assert 'Traceback' not in proc.stderr

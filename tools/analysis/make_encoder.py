@@ -64,15 +64,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def find_inputs(root, kind, flag, what, fix):
+    """Sorted paths of the ``kind`` inputs (``'video'`` / ``'rawframes'``) under
+    ``root``, as ``tools/data/extract_flow.py`` finds them
+    (:func:`pico_mm.flow.extract.list_inputs`); none is one error line."""
+    from pico_mm.flow.extract import list_inputs
+    try:
+        found = sorted(p for _, p, k in list_inputs(root) if k == kind)
+    except FileNotFoundError as e:
+        raise SystemExit(f'error: {flag} {e}')
+    if not found:
+        raise SystemExit(f'error: {flag} {root}: no {what} found; {fix}')
+    return found
+
+
 def training_videos(videos_dir, work_dir):
-    from pico_mm.flow.video import is_video_file
     if videos_dir:
-        found = sorted(osp.join(d, f) for d, _, fs in os.walk(videos_dir)
-                       for f in fs if is_video_file(f))
-        if not found:
-            raise SystemExit(f'error: {videos_dir}: no video files found; pass a '
-                             'folder that holds .mp4/.avi/... files')
-        return found
+        return find_inputs(videos_dir, 'video', '--videos', 'video files',
+                           'pass a folder that holds .mp4/.avi/... files')
     from pico_mm.demo.real_clips import ClipError, copy_clips
     clip_dir = osp.join(work_dir, 'videos')
     try:
@@ -80,17 +89,6 @@ def training_videos(videos_dir, work_dir):
     except ClipError as e:
         raise SystemExit(f'error: {e}')
     return [osp.join(clip_dir, r) for r in train]
-
-
-def rawframe_folders(root):
-    """Sorted sub-folders of ``root`` that hold ``img_00001.jpg``."""
-    found = sorted(osp.join(root, d) for d in os.listdir(root)
-                   if osp.isfile(osp.join(root, d, 'img_00001.jpg')))
-    if not found:
-        raise SystemExit(f'error: --rawframes {root}: no rawframe folders '
-                         '(<clip>/img_00001.jpg) found; pass the rawframes/ '
-                         'folder of tools/data/render_clips.py --rawframes')
-    return found
 
 
 def make_mocov2(args, frames_dir):
@@ -140,7 +138,10 @@ def main(argv=None):
     frames = dump_frames(videos, frames_dir, fps=args.fps,
                          short_side=args.short_side)
     if args.rawframes:
-        folders = rawframe_folders(args.rawframes)
+        folders = find_inputs(
+            args.rawframes, 'rawframes', '--rawframes',
+            'rawframe folders (<clip>/img_00001.jpg)', 'pass the rawframes/ '
+            'folder of tools/data/render_clips.py --rawframes')
         # rawframes have no frame rate: fps = 1 / every with a source rate of 1
         frames += dump_frames(folders, frames_dir, fps=1.0 / args.rawframes_every,
                               short_side=args.short_side, source_fps=1.0)

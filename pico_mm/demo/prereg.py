@@ -97,22 +97,18 @@ def score(model, ckpt: str, render_root: str, split: str,
     ``secondary``: the exact-GT image benchmark (val or test, and stereo) and,
     with ``label_prop``, label propagation on the rendered ``split``.
     """
-    from pico_mm.engine.hooks.probe_hook_base import eval_mode, model_embed_fn
     from pico_mm.evaluation import headline, make_pair_set, run_exact_gt
     from pico_mm.evaluation.label_propagation import label_propagation
     from pico_mm.evaluation.video_pck import video_pck
-    st.load_weights(model, ckpt)
-    with eval_mode(model) as net:
-        embed = model_embed_fn(net)
+    with st.checkpoint_embedding(model, ckpt) as embed:
         out = dict(video_pck=video_pck(embed, render_root, split))
         if secondary and label_prop:
             lp = label_propagation(embed, render_root, split)
             out['label_propagation'] = dict(mean=lp['mean'],
                                             points=lp.get('points'))
         if secondary:
-            gt_split = 'test' if split == 'test' else 'val'
             out['exact_gt'] = {}
-            for s in (gt_split, 'stereo'):
+            for s in (split, 'stereo'):  # the image benchmark's split of that name
                 if s not in _PAIR_SETS:
                     _PAIR_SETS[s] = make_pair_set(s)
                 res = run_exact_gt(embed, _PAIR_SETS[s])

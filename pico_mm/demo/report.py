@@ -39,18 +39,14 @@ def score_models(model, ckpts: Dict[str, str], track_pairs: Sequence,
     """
     import torch
 
-    from pico_mm.engine.hooks.probe_hook_base import eval_mode, model_embed_fn
-
-    from .stages import load_weights
+    from .stages import checkpoint_embedding
     items = list(ckpts.items())
     if progress:
         from tqdm import tqdm
         items = tqdm(items, desc='probes', unit='model')
     results, feats = {}, {}
     for name, ckpt in items:
-        load_weights(model, ckpt)
-        with eval_mode(model) as net:
-            embed = model_embed_fn(net)
+        with checkpoint_embedding(model, ckpt) as embed:
             res = dict(tracks=run_probe(embed, track_pairs) if track_pairs else None,
                        exact_gt={s: run_exact_gt(embed, ps)
                                  for s, ps in pair_sets.items()})
@@ -136,16 +132,14 @@ def video_pck_rows(model, ckpts_per_seed: Sequence[Dict[str, str]], root: str,
         dict: ``rows`` ``{name: [acc per seed]}``, ``points``, ``chance``,
         ``zero_motion`` and ``clips`` (number of clips).
     """
-    from pico_mm.engine.hooks.probe_hook_base import eval_mode, model_embed_fn
     from pico_mm.evaluation.video_pck import video_pck
 
-    from .stages import load_weights
+    from .stages import checkpoint_embedding
     rows, last = {}, None
     for ckpts in ckpts_per_seed:
         for name, ckpt in ckpts.items():
-            load_weights(model, ckpt)
-            with eval_mode(model) as net:
-                last = video_pck(model_embed_fn(net), root, split)
+            with checkpoint_embedding(model, ckpt) as embed:
+                last = video_pck(embed, root, split)
             rows.setdefault(name, []).append(last['acc'])
     return dict(rows=rows, points=last['points'], chance=last['chance'],
                 zero_motion=last['zero_motion'], clips=len(last['clips']))

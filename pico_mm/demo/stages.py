@@ -12,14 +12,16 @@ import sys
 import tempfile
 import time
 from collections import deque
-from typing import Callable, Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 __all__ = [
     'DemoError', 'run_tool', 'write_config', 'write_json', 'find_output',
-    'last_checkpoint', 'build_model', 'load_weights', 'save_weights',
+    'last_checkpoint', 'build_model', 'load_weights', 'checkpoint_embedding',
+    'save_weights',
     'track_stats', 'anchor_stats', 'tool_module', 'tool_entry',
     'run_reporting_errors', 'python_cmd'
 ]
@@ -183,6 +185,21 @@ def load_weights(model: torch.nn.Module, path: str) -> torch.nn.Module:
         raise DemoError(f'{path}: does not match the model (missing '
                         f'{list(missing)[:5]}, unexpected {list(unexpected)[:5]})')
     return model
+
+
+@contextmanager
+def checkpoint_embedding(model: torch.nn.Module, path: str
+                         ) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
+    """Load ``path`` into ``model`` and yield its embedding function.
+
+    Inside the block the model is in eval mode under ``no_grad``
+    (:func:`~pico_mm.engine.hooks.probe_hook_base.eval_mode`); the function maps
+    an N×3×H×W uint8 BGR tensor to N×C×h×w features.
+    """
+    from pico_mm.engine.hooks.probe_hook_base import eval_mode, model_embed_fn
+    load_weights(model, path)
+    with eval_mode(model) as net:
+        yield model_embed_fn(net)
 
 
 def track_stats(track_files: Sequence[str]) -> Dict[str, float]:

@@ -20,7 +20,7 @@ from . import stages as st
 
 __all__ = ['Setting', 'ARM_ORDER', 'arm_overrides', 'run_seed', 'run_seeds',
            'load_runs', 'analyze', 'pilot_summary', 'projected_minutes',
-           'pilot_log', 'score', 'load_encoder']
+           'pilot_log', 'score', 'load_encoder', 'load_data_info']
 
 #: Table order; ``init`` is scored, the rest are trained.
 ARM_ORDER = ('init', 'Static(Frame)', 'Static(Video)', 'PiCo', 'PiCo-oracle')
@@ -138,9 +138,12 @@ def run_seed(seed_dir: str, info: dict, setting: Setting, seed: int,
             init_ckpt, threads)
         print(f'seed {seed}: {name} {setting.iters} iterations in '
               f'{seconds[name]:.0f} s', flush=True)
+    from tqdm import tqdm
     t0 = time.time()
     results = {name: score(model, ck, info['render_eval'], split, secondary,
-                           label_prop) for name, ck in ckpts.items()}
+                           label_prop)
+               for name, ck in tqdm(list(ckpts.items()),
+                                    desc=f'seed {seed}: scoring', unit='model')}
     seconds['scoring'] = time.time() - t0
     return dict(seed=seed, results=results, seconds=seconds, checkpoints=ckpts)
 
@@ -149,7 +152,7 @@ def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
               setting: Setting, base_config: str, secondary: bool = False,
               threads: int = 1, label_prop: bool = True) -> List[dict]:
     """Run (or reuse) every seed of ``tag``; results in ``ws/runs/<tag>/``."""
-    info = json.load(open(osp.join(ws, 'data.json')))
+    info = load_data_info(ws)
     enc = load_encoder(ws, encoder)
     out_dir = osp.join(ws, 'runs', tag)
     os.makedirs(out_dir, exist_ok=True)
@@ -183,6 +186,19 @@ def run_seeds(ws: str, tag: str, encoder: str, split: str, seeds: Sequence[int],
     return out
 
 
+def load_data_info(ws: str) -> dict:
+    """``ws/data.json`` written by the ``data`` stage.
+
+    Raises:
+        SystemExit: It is missing (one line naming the stage to run).
+    """
+    path = osp.join(ws, 'data.json')
+    if not osp.isfile(path):
+        raise SystemExit(f'error: {path} not found; run '
+                         f'`tools/analysis/prereg_experiment.py data {ws}` first')
+    return json.load(open(path))
+
+
 def load_encoder(ws: str, name: str) -> dict:
     """``{path, sha256, kind}`` of encoder ``name`` from ``ws/encoders.json``.
 
@@ -210,7 +226,8 @@ def _fingerprints(info: dict) -> Dict[str, str]:
 def load_runs(ws: str, tag: str) -> List[dict]:
     """Every ``seed_*.json`` of a tag, sorted by seed."""
     d = osp.join(ws, 'runs', tag)
-    runs = [json.load(open(osp.join(d, f))) for f in os.listdir(d)
+    runs = [json.load(open(osp.join(d, f))) for f in
+            (os.listdir(d) if osp.isdir(d) else [])
             if f.startswith('seed_') and f.endswith('.json')]
     if not runs:
         raise SystemExit(f'error: {d}: no finished seeds')

@@ -6,12 +6,11 @@ run --keep-every N``) on the primary metric, and :func:`encoder_only` scores the
 frozen encoder's own stride-4 features, without decoder or head. Nothing here
 enters the registered decision.
 """
-import json
 import os.path as osp
 from typing import Dict
 
 from . import stages as st
-from .prereg import ARM_ORDER, load_encoder, load_runs, score
+from .prereg import ARM_ORDER, load_data_info, load_encoder, load_runs, score
 
 __all__ = ['trajectory', 'encoder_only']
 
@@ -24,7 +23,7 @@ def trajectory(ws: str, tag: str, split: str = 'val') -> Dict[str, Dict[int, lis
     """
     import glob
     import re
-    info = json.load(open(osp.join(ws, 'data.json')))
+    info = load_data_info(ws)
     out: Dict[str, Dict[int, list]] = {}
     model = None
     for run in load_runs(ws, tag):
@@ -55,7 +54,7 @@ def encoder_only(ws: str, encoder: str, split: str = 'val') -> dict:
     from pico_mm.demo.encoders import MEAN, STD
     from pico_mm.evaluation.video_pck import video_pck
     from pico_mm.models.utils.moco_checkpoint import load_moco_backbone
-    info = json.load(open(osp.join(ws, 'data.json')))
+    info = load_data_info(ws)
     enc = load_encoder(ws, encoder)
     net = ResNet(depth=18, out_indices=(1, ))  # layer1 (0 is the stem)
     load_moco_backbone(net, enc['path'])

@@ -48,3 +48,22 @@ def test_pilot_and_analyze_stages_end_to_end(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'decision: ' in out
     assert osp.isfile(tmp_path / 'runs' / 'p2' / 'analysis.json')
+
+
+def test_a_stage_run_too_early_is_one_line_naming_the_stage(tmp_path):
+    import pytest
+    ws = str(tmp_path)
+    with pytest.raises(SystemExit, match=r'data.json not found; run '
+                       r'`tools/analysis/prereg_experiment.py data '):
+        tool.main(['run', ws, '--tag', 't', '--encoder', 'e1', '--split', 'val',
+                   '--seeds', '0', '--iters', '1', '--view', '64', '--queue',
+                   '1024', '--head', '128'])
+    with pytest.raises(SystemExit, match='data.json not found'):
+        tool.main(['encoders', ws])
+    with pytest.raises(SystemExit, match=r'runs/t: no finished seeds'):
+        tool.main(['analyze', ws, '--tag', 't', '--delta', '0.01'])
+    (tmp_path / 'data.json').write_text('{}')
+    with pytest.raises(SystemExit, match=r"no encoder 'e1'; run "):
+        tool.main(['run', ws, '--tag', 't', '--encoder', 'e1', '--split', 'val',
+                   '--seeds', '0', '--iters', '1', '--view', '64', '--queue',
+                   '1024', '--head', '128'])

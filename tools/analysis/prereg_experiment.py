@@ -96,7 +96,8 @@ def stage_data(ws: str, threads: int = 1) -> dict:
 def stage_encoders(ws: str, e1_iters: int, threads: int = 1) -> dict:
     """E1 (MoCo-v2) and E2 (BN-recalibrated random) under ``ws/encoders``."""
     from pico_mm.demo import stages as st
-    info = json.load(open(osp.join(ws, 'data.json')))
+    from pico_mm.demo.prereg import load_data_info
+    info = load_data_info(ws)
     out = {}
     for name, kind, extra in (('e1', 'mocov2', ['--iters', e1_iters]),
                               ('e2', 'bn-random', [])):

@@ -43,7 +43,7 @@ __all__ = ['PointTracker', 'sample_seeds', 'track_video', 'round_terms_fp16',
 _FP16_MAX = 65504.0
 
 
-def round_terms_fp16(terms: torch.Tensor) -> np.ndarray:
+def round_terms_fp16(terms: torch.Tensor) -> torch.Tensor:
     """Store consistency terms in fp16 so re-thresholding stays exact.
 
     ``|w+ŵ|²`` is rounded down and ``|w|²+|ŵ|²`` up (same result as
@@ -51,28 +51,32 @@ def round_terms_fp16(terms: torch.Tensor) -> np.ndarray:
     ``c < alpha s + beta`` still passes with the stored values.
 
     Args:
-        terms (torch.Tensor): M×2 float32, non-negative.
+        terms (torch.Tensor): 2×M float32 rows ``(|w+ŵ|², |w|²+|ŵ|²)``,
+            non-negative (the tracker's layout: contiguous rows convert
+            several times faster than the columns of an M×2 tensor).
 
     Returns:
-        np.ndarray: M×2 float16.
+        torch.Tensor: 2×M float16 on the CPU.
     """
-    terms = terms.float()
-    c = terms[:, 0].clamp(max=_FP16_MAX)
-    half = torch.stack([c, terms[:, 1]], 1).half()
+    terms = terms.float().cpu()
+    c = terms[0].clamp(max=_FP16_MAX)
+    half = torch.stack([c, terms[1]]).half()
     back = half.float()
     bits = half.view(torch.int16)
-    bits[:, 0] -= (back[:, 0] > c).to(torch.int16)
-    bits[:, 1] += (back[:, 1] < terms[:, 1]).to(torch.int16)
-    return half.cpu().numpy()
+    bits[0] -= (back[0] > c).to(torch.int16)
+    bits[1] += (back[1] < terms[1]).to(torch.int16)
+    return half
 
 
-def _rows(a: np.ndarray) -> np.ndarray:
-    """View an N×2 array (rows contiguous) as N words, one per row.
+def _scatter_rows(rows: torch.Tensor, dest: np.ndarray) -> np.ndarray:
+    """``out[dest[k]] = rows[:, k]``: 2×M rows into an M×2 array.
 
-    Always a view, never a copy, so a scatter into it writes into ``a``.
+    One ``index_copy_`` reads the rows through their transposed view: no
+    transposed copy first (half the cost of a numpy transpose + scatter).
     """
-    word = {8: np.int64, 4: np.int32}[a.itemsize * 2]
-    return a.view(word)[:, 0]
+    out = rows.new_empty((rows.shape[1], 2))
+    out.index_copy_(0, torch.from_numpy(dest), rows.t())
+    return out.numpy()
 
 
 def sample_seeds(num_points: int, num_frames: int,
@@ -190,15 +194,17 @@ class PointTracker:
                 hit = sample_points(mask, at, size, params)[0] > 0
                 saturated = hit if saturated is None else saturated | hit
         # rows of (w+ŵ, w, ŵ) squared, x² + y² -> |w+ŵ|², |w|², |ŵ|²
-        sq = torch.stack([flow + back, flow, back]).square_()
-        sq = sq[:, 0] + sq[:, 1]
-        terms = torch.stack([sq[0], sq[1] + sq[2]])
+        sq = torch.stack([flow + back, flow, back]).square_().sum(1)
+        if self.motion_boundary:
+            boundary = sampled[2] > 0.01 * sq[1] + 0.002
+        sq[1] += sq[2]
+        terms = sq[:2]  # |w+ŵ|², |w|² + |ŵ|²
         consistent = terms[0] < terms[1] * self.alpha + self.beta
         inside = (new >= 0) & (new <= params[2])
         inside = inside[0] & inside[1]
         ok = consistent & inside
         if self.motion_boundary:
-            ok &= ~(sampled[2] > 0.01 * sq[1] + 0.002)  # motion boundary
+            ok &= ~boundary
         if saturated is not None:
             ok &= ~saturated
         return new, ok, terms, (inside, consistent, saturated)
@@ -323,32 +329,28 @@ class PointTracker:
         is needed.
         """
 
-        def cat(items, shape, dtype):
-            """Concatenate records (1-D, or 2×M rows -> M×2) to numpy."""
+        def cat(items):
+            """Concatenate 1-D id records to one int64 numpy array."""
             if not items:
-                return np.zeros(shape, dtype=dtype)
-            if len(shape) == 1:
-                return torch.cat(items).cpu().numpy().astype(dtype, copy=False)
-            return np.ascontiguousarray(
-                torch.cat(items, 1).cpu().numpy().T, dtype=dtype)
+                return np.zeros((0, ), np.int64)
+            return torch.cat(items).cpu().numpy().astype(np.int64, copy=False)
 
-        ids = cat(rec_ids, (0, ), np.int64)
+        ids = cat(rec_ids)
         frames = np.repeat(np.arange(len(rec_n)), rec_n)
         length = np.bincount(ids, minlength=n).astype(np.int64)
         first = np.cumsum(length) - length
-        pts = np.empty((ids.shape[0], 2), np.float32)
-        # scatter whole rows as one 8-byte word each (a 2-D fancy-index
-        # assignment is several times slower)
-        _rows(pts)[(first - start)[ids] + frames] = _rows(
-            cat(rec_xy, (0, 2), np.float32))
-        sids = cat(step_ids, (0, ), np.int64)
+        pts = np.zeros((0, 2), np.float32)
+        if rec_xy:
+            pts = _scatter_rows(torch.cat(rec_xy, 1).cpu(),
+                                (first - start)[ids] + frames)
+        sids = cat(step_ids)
         sframes = np.repeat(np.arange(len(step_n)), step_n)
         steps = length - 1
         sfirst = np.cumsum(steps) - steps
-        terms = np.empty((sids.shape[0], 2), np.float16)
+        terms = np.zeros((0, 2), np.float16)
         if step_terms:
-            _rows(terms)[(sfirst - start)[sids] + sframes] = _rows(
-                round_terms_fp16(torch.cat(step_terms, 1).t()))
+            terms = _scatter_rows(round_terms_fp16(torch.cat(step_terms, 1)),
+                                  (sfirst - start)[sids] + sframes)
         meta = dict(meta or {}, alpha=self.alpha, beta=self.beta,
                     motion_boundary=self.motion_boundary,
                     saturation_bound=self.saturation_bound)

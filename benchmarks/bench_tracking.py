@@ -8,14 +8,15 @@ whose flow clips at the store bound near the frame corners (the saturation
 test's dense path). For each clip and repeat it times, back to back,
 
 1. decoding every pair (``FlowReader.read``),
-2. decoding + tracking, sequential (``prefetch=False``),
-3. decoding + tracking with the flow prefetch thread (the tool's default),
+2. decoding + tracking, sequential (``prefetch=False``, the tool's default),
+3. decoding + tracking with the flow prefetch thread (``--prefetch``),
 
 with the tool's settings (``tools/data/track_points.py``: alpha 0.02,
 beta 1.0, saturation test at the store bound, 4096 seeds). It prints the
 ratios (2)/(1) and (3)/(1) of each repeat (goal <= 1.5), their best and
-median, and the process CPU ms per clip of decoding and of tracking
-((2) - (1)). Before every timed pass the store is dropped from the OS page
+median, and the process CPU ms per clip of decoding, of tracking
+((2) - (1)) and of the prefetch pass (3), whose two threads cost more CPU
+than one. Before every timed pass the store is dropped from the OS page
 cache (fsync + POSIX_FADV_DONTNEED), so each pass reads it from disk as a
 K400 job would; the clips rotate, so CPU caches do not hold the previous
 pass's flow. Not a test; numbers depend on the machine and its load.
@@ -157,14 +158,14 @@ def main(argv=None):
               f'load {os.getloadavg()[0]:.2f}; page cache dropped before '
               'every pass')
         for points in args.points:
-            rows = {c: dict(dec=[], seq=[], pre=[], cdec=[], ctrk=[])
+            rows = {c: dict(dec=[], seq=[], pre=[], cdec=[], ctrk=[], cpre=[])
                     for c in range(args.clips)}
             for _ in range(args.repeat):
                 for c, path in enumerate(stores):
                     wd, cd, _ = timed(lambda: decode(path), path)
                     ws, cs, tracks = timed(
                         lambda: track(path, points, args.device, False), path)
-                    wp, _, _ = timed(
+                    wp, cp, _ = timed(
                         lambda: track(path, points, args.device, True), path)
                     row = rows[c]
                     row['dec'].append(wd)
@@ -172,12 +173,14 @@ def main(argv=None):
                     row['pre'].append(wp / wd)
                     row['cdec'].append(cd * 1e3)
                     row['ctrk'].append((cs - cd) * 1e3)
+                    row['cpre'].append(cp * 1e3)
                     row['tracks'] = tracks
             print(f'\n{points} seeds, {args.repeat} passes per clip; '
                   'best and median of each column')
             print(f'{"clip":>4} {"decode s":>11} {"seq ratio":>11} '
                   f'{"pref ratio":>11} {"decode CPU ms":>13} '
-                  f'{"track CPU ms":>13} {"alive/frame":>11} '
+                  f'{"track CPU ms":>13} {"pref CPU ms":>13} '
+                  f'{"alive/frame":>11} '
                   f'{"saturated":>9}')
             for c, row in rows.items():
                 tr = row['tracks']
@@ -188,20 +191,25 @@ def main(argv=None):
                       f'{statistics.median(row["cdec"]):6.0f} '
                       f'{min(row["ctrk"]):6.0f} '
                       f'{statistics.median(row["ctrk"]):6.0f} '
+                      f'{min(row["cpre"]):6.0f} '
+                      f'{statistics.median(row["cpre"]):6.0f} '
                       f'{tr.length.sum() / n:>11.0f} {sat:>9.1%}')
             every = {k: [v for row in rows.values() for v in row[k]]
-                     for k in ('seq', 'pre', 'cdec', 'ctrk')}
+                     for k in ('seq', 'pre', 'cdec', 'ctrk', 'cpre')}
             print(f' all {"":>11} {best_med(every["seq"])} '
                   f'{best_med(every["pre"])} '
                   f'{min(every["cdec"]):6.0f} '
                   f'{statistics.median(every["cdec"]):6.0f} '
                   f'{min(every["ctrk"]):6.0f} '
-                  f'{statistics.median(every["ctrk"]):6.0f}')
+                  f'{statistics.median(every["ctrk"]):6.0f} '
+                  f'{min(every["cpre"]):6.0f} '
+                  f'{statistics.median(every["cpre"]):6.0f}')
         print('\nratio = (decode + track) / decode of the same pass, goal '
-              '<= 1.5; seq: prefetch=False; pref: prefetch=True (the tool '
-              'default: pair t+1 decoded in a thread while t is tracked); '
-              'track CPU = process CPU of (decode + track, sequential) minus '
-              'decode.')
+              '<= 1.5; seq: prefetch=False (the tool default); pref: '
+              'prefetch=True (--prefetch: pair t+1 decoded in a thread while '
+              't is tracked); track CPU = process CPU of (decode + track, '
+              'sequential) minus decode; pref CPU = process CPU of the '
+              'prefetch pass (decode + track, both threads).')
 
 
 if __name__ == '__main__':

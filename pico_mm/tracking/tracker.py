@@ -117,7 +117,12 @@ class PointTracker:
             ``'auto'``/``'cuda'`` (this process's GPU, from ``LOCAL_RANK`` /
             ``SLURM_LOCALID``; an error where none is visible), ``'cuda:I'``.
         prefetch (bool): Fetch flow pair ``t+1`` in a background thread while
-            pair ``t`` is tracked (overlaps decoding and tracking).
+            pair ``t`` is tracked (overlaps decoding and tracking). Off by
+            default: the two threads cost a clip up to 44% more CPU than one
+            (237 ms against 165 on a K400-sized clip on an idle 2-core host)
+            and were not faster, so one process per core tracks more clips
+            (``docs/tracking.md``, "Speed"); it can help a lone process with
+            an idle core.
         saturation_bound (float, optional): Clip bound ``B`` (px) of the flow
             store the flow comes from; steps that sample flow at the bound
             stop with ``STOP_SATURATED``. None (flow that was never clipped)
@@ -132,7 +137,7 @@ class PointTracker:
 
     def __init__(self, alpha: float = 0.01, beta: float = 0.5,
                  motion_boundary: bool = False,
-                 device: Optional[str] = None, prefetch: bool = True,
+                 device: Optional[str] = None, prefetch: bool = False,
                  saturation_bound: Optional[float] = None,
                  cpu_threads: Optional[int] = 1):
         self.prefetch = bool(prefetch)
@@ -364,7 +369,8 @@ def track_video(flow_provider: FlowProvider, num_frames: int,
                 beta: float = 0.5, motion_boundary: bool = False,
                 device: Optional[str] = None,
                 meta: Optional[dict] = None,
-                saturation_bound: Optional[float] = None) -> Tracks:
+                saturation_bound: Optional[float] = None,
+                prefetch: bool = False) -> Tracks:
     """Sample ``num_points`` seeds and track them (see ``PointTracker``).
 
     Args:
@@ -380,13 +386,14 @@ def track_video(flow_provider: FlowProvider, num_frames: int,
         meta (dict, optional): Extra provenance stored with the tracks.
         saturation_bound (float, optional): Clip bound of the flow store
             (``FlowReader.bound``); see ``PointTracker``.
+        prefetch (bool): Decode pair ``t+1`` in a thread (``PointTracker``).
 
     Returns:
         Tracks: N tracks.
     """
     start, xy = sample_seeds(num_points, num_frames, frame_size, rng)
     tracker = PointTracker(alpha, beta, motion_boundary, device,
-                           saturation_bound=saturation_bound)
+                           prefetch=prefetch, saturation_bound=saturation_bound)
     meta = dict(meta or {}, num_points=int(num_points))
     return tracker.track(flow_provider, num_frames, frame_size, start, xy,
                          meta)

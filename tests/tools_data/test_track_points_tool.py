@@ -22,8 +22,35 @@ def test_help():
     res = _RUNNER.run_script('--help')
     assert res.returncode == 0
     for opt in ('--points', '--alpha', '--beta', '--motion-boundary',
-                '--shard', '--num-shards'):
+                '--shard', '--num-shards', '--prefetch'):
         assert opt in res.stdout
+
+
+def test_prefetch_is_opt_in_and_gives_the_same_tracks(tmp_path, monkeypatch):
+    """One thread per process unless --prefetch; the tracks are the same."""
+    import pico_mm.tracking.tracker as tracker_mod
+    clear_launcher_env(monkeypatch)
+    used = []
+    feed = tracker_mod.FlowFeed
+
+    def spy(*args):
+        used.append(args[-1])  # the prefetch flag
+        return feed(*args)
+
+    monkeypatch.setattr(tracker_mod, 'FlowFeed', spy)
+    flow = make_flow_dir(str(tmp_path))
+    outs = {}
+    for extra in ((), ('--prefetch', )):
+        out = str(tmp_path / f'tracks{len(extra)}')
+        used.clear()
+        res = _run(flow, out, '--points', '200', '--max-failed', '50%',
+                   *extra)
+        assert res.returncode == 0, res.stderr
+        assert used == [bool(extra)] * 2  # the two readable stores
+        outs[bool(extra)] = load_tracks(osp.join(out, 'classA', 'vid1.npz'))
+    for name in ('start', 'length', 'stop', 'points', 'terms'):
+        np.testing.assert_array_equal(getattr(outs[False], name),
+                                      getattr(outs[True], name))
 
 
 def test_track_points_end_to_end_resume_and_bad_input(tmp_path, monkeypatch):

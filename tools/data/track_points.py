@@ -11,6 +11,10 @@ Examples::
     python tools/data/track_points.py data/k400/flow data/k400/tracks \\
         --alpha 0.04 --beta 2.0 --motion-boundary --shard 3 --num-shards 16
 
+    # one node, one single-threaded CPU process per spare core (the
+    # fastest way: docs/tracking.md, "Throughput model")
+    torchrun --nproc-per-node 16 tools/data/track_points.py flow tracks
+
     # one node, 8 processes, each tracking on the GPU of its local rank
     torchrun --nproc-per-node 8 tools/data/track_points.py flow tracks \\
         --track-device auto
@@ -68,6 +72,11 @@ def add_track_args(p: argparse.ArgumentParser,
                    '(|∇u|²+|∇v|² > 0.01|w|² + 0.002)')
     p.add_argument('--seed', type=int, default=0,
                    help='global seed (each video also hashes its name)')
+    p.add_argument('--prefetch', action='store_true',
+                   help='decode flow pair t+1 in a second thread while t is '
+                   'tracked; only for a lone process with an idle core (it '
+                   'cost up to 44%% more CPU per clip, docs/tracking.md): on a '
+                   'node, run one process per core instead')
     names = ('--track-device', '--device') if device_alias else (
         '--track-device', )
     p.add_argument(*names, dest='track_device', default='cpu',
@@ -179,7 +188,8 @@ def track_store(path: str, out_path: str, name: str, args,
                              reader.frame_size, args.points,
                              video_rng(args.seed, name), args.alpha,
                              args.beta, args.motion_boundary, device, meta,
-                             saturation_bound=reader.bound)
+                             saturation_bound=reader.bound,
+                             prefetch=args.prefetch)
     save_tracks(out_path, tracks, atomic=False)  # out_path is a temp name
     counts = np.bincount(tracks.stop, minlength=len(STOP_NAMES))
     if stop_counts is not None:

@@ -138,8 +138,12 @@ def main(argv=None):
     p.add_argument('--dis-preset', default='medium')
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    be = RAFTBackend(args.checkpoint, iters=32, device=args.device,
-                     precision='fp32')
+    from pico_mm.utils.shard_env import NoGPUError
+    try:  # a missing GPU or checkpoint is one line, as in extract_flow.py
+        be = RAFTBackend(args.checkpoint, iters=32, device=args.device,
+                         precision='fp32')
+    except (NoGPUError, OSError, ValueError) as e:
+        raise SystemExit(f'error: {e}')
     print(f'device: {be.device} ({args.threads} CPU threads), load '
           f'{os.getloadavg()[0]:.2f}, checkpoint {args.checkpoint}')
     d = np.load(os.path.join(FIX, 'padcase.npz'))
